@@ -1,0 +1,56 @@
+import type { Plan } from '../plan/types.js';
+import type { ArtifactRecord } from '../build/record.js';
+import type { EventSink } from '../util/events.js';
+
+/** An Incus/LXD metadata template entry (metadata.yaml `templates:`), keyed by in-image path. */
+export interface IncusTemplate {
+  template: string;
+  when: string[];
+  create_only?: boolean;
+  properties?: Record<string, string>;
+}
+
+/**
+ * What the generators left for the metadata: the LXC `templates` list and the
+ * Incus templates with their `.tpl` files.
+ */
+export interface ImageMetadata {
+  lxcTemplates: string[];
+  incusTemplates: Record<string, IncusTemplate>;
+  /** `templates/<name>` file name to content. */
+  incusTemplateFiles: Record<string, string>;
+}
+
+export type OutputFormat = 'lxc' | 'incus' | 'unified';
+export type TarCompression = { method: 'xz' | 'zstd' | 'gzip' | 'none'; level?: number };
+export type SquashfsCompression = 'xz' | 'zstd' | 'gzip' | 'lz4';
+
+export interface PackInput {
+  /** The customized root directory. */
+  rootfs: string;
+  plan: Plan;
+  metadata: ImageMetadata;
+  /** Existing empty directory receiving the artifacts. */
+  outDir: string;
+  formats: OutputFormat[];
+  compression: TarCompression;
+  squashfsCompression: SquashfsCompression;
+  /** Clamp for every mtime and the creation date (reproducible builds), Unix seconds. */
+  sourceDateEpoch: number;
+  /** Unix seconds written as creation date. */
+  creationDate: number;
+  /** Unix seconds when the image expires. */
+  expiryDate: number;
+  /** gpg key id or key file: detached armored `.asc` for every artifact and SHA256SUMS. */
+  sign?: string;
+  sink: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface PackResult {
+  artifacts: ArtifactRecord[];
+  /** True when meta.tar.xz carries user config (image can run unprivileged). */
+  userConfig: boolean;
+  fingerprints: { combined_sha256?: string; combined_squashfs_sha256?: string; combined_rootxz_sha256?: string };
+  timings: Record<string, number>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The contract between kiln and its container runtime (native/kiln-run).
+ * A RunSpec describes one step: what to run, inside which root, with what
+ * isolation and limits. The runtime returns how it ended.
+ */
+
+export interface BindMount {
+  /** Host path. */
+  source: string;
+  /** Path inside the container. */
+  target: string;
+  /** Read-only unless true. */
+  readWrite?: boolean;
+}
+
+export interface ResourceLimits {
+  memoryBytes?: number;
+  pids?: number;
+  /** CPU quota in cores, e.g. 1.5. */
+  cpus?: number;
+}
+
+export interface UserNamespace {
+  /** `inside outside count` lines, e.g. `0 100000 65536`. */
+  uidMap: string[];
+  gidMap: string[];
+}
+
+export interface RunSpec {
+  rootfs: string;
+  /** Command and arguments, resolved inside the container. Exactly one of argv/script. */
+  argv?: string[];
+  /** A script run through its shebang inside the container (as distrobuilder's actions). */
+  script?: string;
+  /** The whole environment of the step: nothing from the host leaks in. */
+  env?: Record<string, string>;
+  /** Working directory inside the container, default `/`. */
+  cwd?: string;
+  /** Default `kiln`. */
+  hostname?: string;
+  /** `host` shares the host's network (package mirrors); `none` gives only `lo`. Default `none`. */
+  network?: 'host' | 'none';
+  /**
+   * Run on an overlay: the rootfs is the lower layer and `upperDir` (created
+   * if missing) receives the changes; the rootfs itself is untouched.
+   */
+  overlay?: { upperDir: string };
+  binds?: BindMount[];
+  limits?: ResourceLimits;
+  /** Kill the whole process tree after this many milliseconds. */
+  timeoutMs?: number;
+  userns?: UserNamespace;
+  /** Called with each chunk of the step's output as it arrives. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Aborting kills the step (the tree, its mounts and cgroup go away). */
+  signal?: AbortSignal;
+}
+
+export type RunEnd =
+  | { kind: 'exited'; exitCode: number }
+  | { kind: 'signaled'; signal: string }
+  | { kind: 'timeout' }
+  | { kind: 'oom' }
+  | { kind: 'aborted' };
+
+export interface RunResult {
+  end: RunEnd;
+  /** 0 for success, the exit code, or 128+signal / 124 (timeout) / 137 (oom) like a shell. */
+  exitCode: number;
+  /** The last lines of stdout and stderr, interleaved as received (for error messages). */
+  tail: string[];
+  durationMs: number;
+}

@@ -1,0 +1,19 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Tests that start the CLI run the compiled `dist/` and `native/kiln-run`, so
+ * build both once before any test file runs. Type errors are reported by
+ * `npm run typecheck` (run in .ci/run); here JS is emitted regardless so one
+ * half-edited module does not stop every other test.
+ */
+export default function setup(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'pipe' });
+  } catch (e) {
+    const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
+    process.stderr.write(`global-setup: tsc reported errors (JS emitted anyway):\n${out.slice(0, 4000)}\n`);
+  }
+  execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
+}

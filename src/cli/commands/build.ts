@@ -1,0 +1,125 @@
+import os from 'node:os';
+import type { Command } from '../command.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../../util/errors.js';
+import { buildImage, defaultCacheDir } from '../../build/index.js';
+import type { OutputFormat, SquashfsCompression, TarCompression } from '../../pack/types.js';
+
+const USAGE =
+  'kiln build DEFINITION [-o key=value]... [--out DIR] [--cache-dir DIR] [--work-dir DIR] ' +
+  '[--formats lxc,incus,unified] [--compression xz|zstd|gzip|none[:LEVEL]] ' +
+  '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--strict-templates] [--keep-work] [--json]';
+
+const FORMATS: OutputFormat[] = ['lxc', 'incus', 'unified'];
+
+export function parseFormats(value: string): OutputFormat[] {
+  const formats = value.split(',').map((f) => f.trim()).filter(Boolean);
+  for (const f of formats) {
+    if (!FORMATS.includes(f as OutputFormat)) throw new UsageError(`--formats: unknown format '${f}'; allowed: ${FORMATS.join(', ')}`);
+  }
+  if (formats.length === 0) throw new UsageError('--formats: give at least one of lxc, incus, unified');
+  return [...new Set(formats)] as OutputFormat[];
+}
+
+export function parseCompression(value: string): TarCompression {
+  const [method, level, extra] = value.split(':');
+  const limits: Record<string, [number, number]> = { xz: [0, 9], zstd: [1, 19], gzip: [1, 9], none: [0, 0] };
+  const range = method === undefined ? undefined : limits[method];
+  if (!range || extra !== undefined) throw new UsageError(`--compression: '${value}' is not one of xz, zstd, gzip, none with an optional :LEVEL`);
+  if (level === undefined) return { method: method as TarCompression['method'] };
+  const n = Number(level);
+  if (!Number.isInteger(n) || n < range[0] || n > range[1]) {
+    throw new UsageError(`--compression: level '${level}' for ${method} must be ${range[0]} to ${range[1]}`);
+  }
+  return { method: method as TarCompression['method'], level: n };
+}
+
+export function parseSquashfsCompression(value: string): SquashfsCompression {
+  const allowed = ['xz', 'zstd', 'gzip', 'lz4'];
+  if (!allowed.includes(value)) throw new UsageError(`--squashfs-compression: '${value}' is not one of ${allowed.join(', ')}`);
+  return value as SquashfsCompression;
+}
+
+function sourceDateEpochFromEnv(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
+  return Number(v);
+}
+
+const command: Command = {
+  name: 'build',
+  summary: 'Build an image from a distribution definition and publish it into an image tree.',
+  usage: USAGE,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(
+      ctx.argv,
+      {
+        option: { type: 'string', short: 'o', multiple: true },
+        out: { type: 'string', default: 'out' },
+        'cache-dir': { type: 'string' },
+        'work-dir': { type: 'string' },
+        formats: { type: 'string', default: 'lxc,incus' },
+        compression: { type: 'string', default: 'xz' },
+        'squashfs-compression': { type: 'string', default: 'xz' },
+        sign: { type: 'string' },
+        'strict-templates': { type: 'boolean', default: false },
+        'keep-work': { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
+    if (positionals.length !== 1) throw new UsageError(`give exactly one definition file\nusage: ${USAGE}`);
+    const formats = parseFormats(values.formats as string);
+    const compression = parseCompression(values.compression as string);
+    if (formats.includes('lxc') && compression.method !== 'xz') {
+      ctx.sink.emit({ type: 'log', level: 'warn', message: `LXC's download client only unpacks xz; rootfs.tar is ${compression.method}-compressed` });
+    }
+    const controller = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      ctx.sink.emit({ type: 'log', level: 'warn', message: `${sig}: stopping the build and cleaning up` });
+      controller.abort(new Error(`interrupted by ${sig}`));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const sde = sourceDateEpochFromEnv();
+      const { record, dir } = await buildImage({
+        definitionFile: positionals[0] as string,
+        overrides: (values.option as string[] | undefined) ?? [],
+        strictTemplates: values['strict-templates'] as boolean,
+        out: values.out as string,
+        cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+        workParent: (values['work-dir'] as string | undefined) ?? os.tmpdir(),
+        formats,
+        compression,
+        squashfsCompression: parseSquashfsCompression(values['squashfs-compression'] as string),
+        keepWork: values['keep-work'] as boolean,
+        sink: ctx.sink,
+        signal: controller.signal,
+        ...(values.sign ? { sign: values.sign as string } : {}),
+        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+      });
+      const p = record.product;
+      ctx.sink.emit({
+        type: 'result',
+        status: 'ok',
+        message: `published ${p.distribution}/${p.release}/${p.arch}/${p.variant} build ${record.serial} in ${dir}`,
+        product: p,
+        serial: record.serial,
+        dir,
+      });
+      return 0;
+    } catch (e) {
+      if (controller.signal.aborted) {
+        ctx.stderr.write('kiln: build interrupted; nothing was published\n');
+        return 130;
+      }
+      throw e;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
+
+export default command;

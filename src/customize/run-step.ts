@@ -1,0 +1,62 @@
+import { runInContainer } from '../runtime/index.js';
+import type { RunSpec } from '../runtime/types.js';
+import type { EventSink } from '../util/events.js';
+import { StepError } from '../util/errors.js';
+import { BUILD_HOSTNAME } from './build-hostname.js';
+
+export interface InContainerStep {
+  name: string;
+  rootfs: string;
+  env: Record<string, string>;
+  argv?: string[];
+  script?: string;
+  timeoutSeconds?: number;
+  sink: EventSink;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one build step inside a fresh container over the image root, streams
+ * its output as events, and turns any failure into a StepError carrying the
+ * step's exit code and its last output lines.
+ */
+export async function runStepInContainer(step: InContainerStep): Promise<void> {
+  const partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer): void => {
+    const text = partial[stream] + chunk.toString('utf8');
+    const lines = text.split('\n');
+    partial[stream] = lines.pop() ?? '';
+    for (const line of lines) step.sink.emit({ type: 'output', step: step.name, stream, line });
+  };
+  const spec: RunSpec = {
+    rootfs: step.rootfs,
+    env: step.env,
+    hostname: BUILD_HOSTNAME,
+    network: 'host',
+    onOutput,
+    ...(step.argv ? { argv: step.argv } : {}),
+    ...(step.script !== undefined ? { script: step.script } : {}),
+    ...(step.timeoutSeconds ? { timeoutMs: step.timeoutSeconds * 1000 } : {}),
+    ...(step.signal ? { signal: step.signal } : {}),
+  };
+  const result = await runInContainer(spec);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (partial[stream]) step.sink.emit({ type: 'output', step: step.name, stream, line: partial[stream] });
+  }
+  const end = result.end;
+  if (end.kind === 'exited' && end.exitCode === 0) return;
+  const why =
+    end.kind === 'exited'
+      ? `exited with code ${end.exitCode}`
+      : end.kind === 'signaled'
+        ? `was killed by ${end.signal}`
+        : end.kind === 'timeout'
+          ? `timed out after ${step.timeoutSeconds ?? '?'}s`
+          : end.kind === 'oom'
+            ? 'ran out of memory'
+            : 'was aborted';
+  throw new StepError(step.name, why, {
+    exitCode: result.exitCode || 1,
+    details: result.tail.length ? ['last output:', ...result.tail.slice(-15).map((l) => `| ${l}`)] : [],
+  });
+}

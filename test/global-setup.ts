@@ -15,5 +15,11 @@ export default function setup(): void {
     const out = (e as { stdout?: Buffer }).stdout?.toString() ?? '';
     process.stderr.write(`global-setup: tsc reported errors (JS emitted anyway):\n${out.slice(0, 4000)}\n`);
   }
-  execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
+  try {
+    execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'pipe' });
+  } catch (e) {
+    // Tests that start containers fail on their own with a clear message.
+    const err = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);
+    process.stderr.write(`global-setup: native/kiln-run did not build:\n${err.slice(0, 4000)}\n`);
+  }
 }

@@ -4,16 +4,13 @@ import type { EventSink } from '../util/events.js';
 import { KilnError, StepError } from '../util/errors.js';
 import { generators } from './generators/index.js';
 import { runStepInContainer } from './run-step.js';
+import { emptyMetadata } from './metadata.js';
 
 export interface CustomizeOptions {
   plan: Plan;
   rootfs: string;
   sink: EventSink;
   signal?: AbortSignal;
-}
-
-export function emptyMetadata(): ImageMetadata {
-  return { lxcTemplates: [], incusTemplates: {}, incusTemplateFiles: {} };
 }
 
 /**

@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { kiln } from './kiln.js';
+
+/**
+ * Slow real builds (Debian) are made once per test run and shared by every
+ * test file that needs them. The global setup names the run
+ * (KILN_TEST_RUN); each build lives in `<tmp>/kiln-shared-<run>/<name>/`
+ * and is made by the first file that asks, under a lock.
+ */
+export function sharedRoot(): string {
+  const run = process.env.KILN_TEST_RUN;
+  if (!run) throw new Error('KILN_TEST_RUN is not set: run the tests through vitest (test/global-setup.ts)');
+  return path.join(os.tmpdir(), `kiln-shared-${run}`);
+}
+
+export interface SharedBuild {
+  /** The published tree (`--out`). */
+  out: string;
+  /** The build's output, for diagnosing failures. */
+  log: string;
+}
+
+async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds `definition` with `args` into a shared tree once per run. A failed
+ * build is remembered too, so every test that needs it fails fast with the
+ * same log instead of rebuilding.
+ */
+export async function sharedBuild(name: string, definition: string, args: string[] = []): Promise<SharedBuild> {
+  const base = path.join(sharedRoot(), name);
+  await mkdir(sharedRoot(), { recursive: true });
+  return withLock(`${base}.lock`, async () => {
+    const out = path.join(base, 'out');
+    const logFile = path.join(base, 'build.log');
+    const status = path.join(base, 'status');
+    if (!existsSync(status)) {
+      await mkdir(base, { recursive: true });
+      const r = await kiln(['build', definition, '--out', out, '--cache-dir', path.join(sharedRoot(), 'cache'), ...args], {
+        timeout: 40 * 60_000,
+      });
+      await writeFile(logFile, r.all ?? '');
+      await writeFile(status, String(r.exitCode));
+    }
+    const log = await readFile(logFile, 'utf8');
+    const code = (await readFile(status, 'utf8')).trim();
+    if (code !== '0') throw new Error(`shared build ${name} failed (exit ${code}):\n${log.slice(-4000)}`);
+    return { out, log };
+  });
+}

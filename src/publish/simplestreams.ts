@@ -1,0 +1,124 @@
+import type { BuildRecord } from '../build/record.js';
+import { findArtifact, type ArtifactRole } from './artifacts.js';
+import { productKey, serialHasDate } from './names.js';
+import type { PublishedBuild } from './tree-scan.js';
+
+export interface StreamItem {
+  ftype: string;
+  path: string;
+  sha256: string;
+  size: number;
+  combined_sha256?: string;
+  combined_rootxz_sha256?: string;
+  combined_squashfs_sha256?: string;
+}
+
+export interface StreamProduct {
+  aliases: string;
+  arch: string;
+  os: string;
+  release: string;
+  release_title: string;
+  variant: string;
+  requirements: Record<string, string>;
+  versions: Record<string, { items: Record<string, StreamItem> }>;
+}
+
+export interface StreamImages {
+  content_id: string;
+  datatype: string;
+  format: string;
+  updated: string;
+  products: Record<string, StreamProduct>;
+}
+
+export interface StreamIndex {
+  format: string;
+  updated: string;
+  index: Record<string, { datatype: string; path: string; format: string; updated: string; products: string[] }>;
+}
+
+/** A record may carry simplestreams requirements (e.g. `secureboot: "false"`); build.json has no field for it yet. */
+type RecordWithRequirements = BuildRecord & { requirements?: Record<string, string> };
+
+/**
+ * lxc-ci's aliases: `dist/release/variant` always, plus `dist/release` for the
+ * default variant; whatever the definition asked for comes first.
+ */
+export function productAliases(r: BuildRecord): string[] {
+  const p = r.product;
+  const out = [...r.aliases];
+  if (p.variant === 'default') out.push(`${p.distribution}/${p.release}`);
+  out.push(`${p.distribution}/${p.release}/${p.variant}`);
+  return [...new Set(out.filter((a) => /^[A-Za-z0-9][A-Za-z0-9_.+/-]*$/.test(a)))];
+}
+
+function item(b: PublishedBuild, role: ArtifactRole, ftype: string): StreamItem | undefined {
+  const a = findArtifact(b.record, role);
+  if (!a) return undefined;
+  return { ftype, path: `${b.relDir}/${a.name}`, sha256: a.sha256, size: a.size };
+}
+
+/**
+ * The items of one version. The metadata tarball is listed twice, under the
+ * `incus.tar.xz` and `lxd.tar.xz` ftypes, because each client only knows
+ * its own name; it carries the combined fingerprints clients check after
+ * downloading.
+ */
+function versionItems(b: PublishedBuild): Record<string, StreamItem> {
+  const items: Record<string, StreamItem> = {};
+  const fp = b.record.fingerprints;
+  const root = item(b, 'lxc.rootfs', 'root.tar.xz');
+  const squash = item(b, 'squashfs', 'squashfs');
+  const meta = item(b, 'incus.meta', 'incus.tar.xz');
+  if (meta && (root || squash)) {
+    const combined: Partial<StreamItem> = {};
+    if (root && fp.combined_rootxz_sha256) combined.combined_rootxz_sha256 = fp.combined_rootxz_sha256;
+    if (root && (fp.combined_sha256 ?? fp.combined_rootxz_sha256)) combined.combined_sha256 = fp.combined_sha256 ?? fp.combined_rootxz_sha256;
+    if (squash && fp.combined_squashfs_sha256) combined.combined_squashfs_sha256 = fp.combined_squashfs_sha256;
+    items['incus.tar.xz'] = { ...meta, ...combined };
+    items['lxd.tar.xz'] = { ...meta, ...combined, ftype: 'lxd.tar.xz' };
+    if (root) items['root.tar.xz'] = root;
+    if (squash) items['root.squashfs'] = squash;
+  }
+  const unified = item(b, 'unified', 'incus_combined.tar.gz');
+  if (unified) {
+    items['incus_combined.tar.gz'] = unified;
+    items['lxd_combined.tar.gz'] = { ...unified, ftype: 'lxd_combined.tar.gz' };
+  }
+  return items;
+}
+
+export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date): { index: StreamIndex; images: StreamImages } {
+  const updated = now.toUTCString();
+  const out: Record<string, StreamProduct> = {};
+  for (const builds of products.values()) {
+    const versions: StreamProduct['versions'] = {};
+    for (const b of builds) {
+      if (!serialHasDate(b.record.serial)) continue;
+      const items = versionItems(b);
+      if (Object.keys(items).length > 0) versions[b.record.serial] = { items };
+    }
+    if (Object.keys(versions).length === 0) continue;
+    const r = builds[0]!.record as RecordWithRequirements;
+    out[productKey(r.product)] = {
+      aliases: productAliases(r).join(','),
+      arch: r.product.arch,
+      os: r.os || r.product.distribution,
+      release: r.product.release,
+      release_title: r.releaseTitle || r.product.release,
+      variant: r.product.variant,
+      requirements: { ...(r.requirements ?? {}) },
+      versions,
+    };
+  }
+  const images: StreamImages = { content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', updated, products: out };
+  const index: StreamIndex = {
+    format: 'index:1.0',
+    updated,
+    index: {
+      images: { datatype: 'image-downloads', path: 'streams/v1/images.json', format: 'products:1.0', updated, products: Object.keys(out) },
+    },
+  };
+  return { index, images };
+}

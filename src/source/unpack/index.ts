@@ -1,0 +1,66 @@
+import { createReadStream } from 'node:fs';
+import type { EventSink } from '../../util/events.js';
+import { SourceError } from '../errors.js';
+import { DECOMPRESSORS, detectFormat, readHead, type ArchiveFormat } from './detect.js';
+import { consumeProcess } from './process-stream.js';
+import { RootWriter, type RootWriterOptions } from './root-writer.js';
+import { TarParser } from './tar-parser.js';
+import { unpackZip } from './zip.js';
+
+export { DEFAULT_LIMITS, type UnpackLimits } from './root-writer.js';
+export { detectFormat, type ArchiveFormat } from './detect.js';
+
+export interface UnpackOptions extends Omit<RootWriterOptions, 'onProgress'> {
+  sink?: EventSink;
+  /** Name shown in progress events. */
+  task?: string;
+  signal?: AbortSignal;
+}
+
+export interface UnpackResult {
+  format: ArchiveFormat;
+  entries: number;
+  bytes: number;
+}
+
+/**
+ * Unpacks a tar (plain, gzip, xz, zstd, bzip2), zip or squashfs file into
+ * `root`, keeping owners, modes, times, links, device nodes and xattrs, and
+ * refusing anything that would land outside `root` (see RootWriter).
+ */
+export async function unpackArchive(file: string, root: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+  const format = detectFormat(await readHead(file));
+  if (!format) {
+    throw new SourceError(`${file}: not a recognized archive (tar, tar.gz, tar.xz, tar.zst, tar.bz2, zip or squashfs)`);
+  }
+  const task = opts.task ?? 'unpack';
+  const writer = new RootWriter(root, {
+    ...opts,
+    onProgress: opts.sink
+      ? (entries) => opts.sink!.emit({ type: 'progress', task, done: entries, unit: 'entries' })
+      : undefined,
+  });
+  try {
+    if (format === 'zip') {
+      await unpackZip(file, writer);
+    } else {
+      const parser = new TarParser(writer);
+      const push = (chunk: Buffer): void => parser.push(chunk);
+      if (format === 'tar') {
+        for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal: opts.signal })) push(chunk as Buffer);
+      } else if (format === 'squashfs') {
+        // `-r .` keeps the root inode's owner and mode as a "./" entry.
+        await consumeProcess('sqfs2tar', ['-r', '.', file], push, `${file}`, opts.signal);
+      } else {
+        const d = DECOMPRESSORS[format];
+        await consumeProcess(d.cmd, [...d.args, file], push, `${file}`, opts.signal);
+      }
+      parser.finish();
+    }
+    writer.finish();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  return { format, entries: writer.entries, bytes: writer.bytes };
+}

@@ -1,0 +1,219 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, readdir, rm, writeFile, readFile, readlink, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { unpackArchive } from '../../src/source/unpack/index.js';
+import { SourceError, UnsafeArchiveError } from '../../src/source/errors.js';
+import { describeTree, dumpXattrs, makeRichTree } from './trees.js';
+import { gnuTar, rawTar, type RawEntry } from './archives.js';
+
+let base: string;
+let root: string;
+let canary: string;
+
+beforeEach(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), 'kiln-unpack-test-'));
+  root = path.join(base, 'root');
+  canary = path.join(base, 'canary');
+  await mkdir(root);
+  await mkdir(canary);
+});
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('unpacking a real root tarball', () => {
+  let src: string;
+  beforeEach(async () => {
+    src = path.join(base, 'src');
+    await mkdir(src);
+    makeRichTree(src);
+  });
+
+  for (const compress of [undefined, 'gzip', 'xz', 'zstd', 'bzip2'] as const) {
+    it(`keeps owners, modes, times, links, nodes and xattrs (${compress ?? 'uncompressed'}, detected from content)`, async () => {
+      // A misleading name: detection must come from the bytes.
+      const file = path.join(base, 'archive.bin');
+      gnuTar(src, file, compress);
+      const r = await unpackArchive(file, root);
+      expect(r.format).toBe(compress === undefined ? 'tar' : { gzip: 'tar.gz', xz: 'tar.xz', zstd: 'tar.zst', bzip2: 'tar.bz2' }[compress]);
+      expect(describeTree(root)).toEqual(describeTree(src));
+      expect(dumpXattrs(root)).toEqual(dumpXattrs(src));
+    });
+  }
+
+  it('unpacks a squashfs image through sqfs2tar', async () => {
+    const img = path.join(base, 'root.sqfs');
+    // tar2sqfs keeps hardlinks and xattrs (gensquashfs --pack-dir duplicates hardlinks).
+    const tarball = path.join(base, 'for-sqfs.tar');
+    gnuTar(src, tarball);
+    execFileSync('sh', ['-c', 'tar2sqfs -q -f "$1" < "$2"', 'sh', img, tarball], { stdio: 'pipe' });
+    const r = await unpackArchive(img, root);
+    expect(r.format).toBe('squashfs');
+    expect(describeTree(root)).toEqual(describeTree(src));
+    expect(dumpXattrs(root)).toEqual(dumpXattrs(src));
+  });
+
+  it('unpacks a zip with unix modes and symlinks, owned by root', async () => {
+    const zip = path.join(base, 'root.zip');
+    const zsrc = path.join(base, 'zsrc');
+    await mkdir(path.join(zsrc, 'bin'), { recursive: true });
+    await writeFile(path.join(zsrc, 'bin/tool'), '#!/bin/sh\n', { mode: 0o755 });
+    await writeFile(path.join(zsrc, 'readme'), 'hi\n', { mode: 0o640 });
+    await symlink('bin/tool', path.join(zsrc, 'tool'));
+    // Python's zipfile stores unix modes and symlinks the way Info-ZIP does.
+    execFileSync('python3', ['-c', ZIP_SCRIPT, zsrc, zip]);
+    const r = await unpackArchive(zip, root);
+    expect(r.format).toBe('zip');
+    expect(await readFile(path.join(root, 'bin/tool'), 'utf8')).toBe('#!/bin/sh\n');
+    expect(await readlink(path.join(root, 'tool'))).toBe('bin/tool');
+    const lines = describeTree(root).map((l) => l.split(' ').slice(0, 4).join(' '));
+    expect(lines).toEqual(['bin d 755 0:0', 'bin/tool f 755 0:0', 'readme f 640 0:0', 'tool l  0:0']);
+  });
+
+  it('rejects a file that is no archive, naming it', async () => {
+    const file = path.join(base, 'notes.tar.gz');
+    await writeFile(file, 'just text, not an archive\n'.repeat(40));
+    await expect(unpackArchive(file, root)).rejects.toThrow(SourceError);
+    await expect(unpackArchive(file, root)).rejects.toThrow(/notes\.tar\.gz: not a recognized archive/);
+  });
+
+  it('rejects a truncated archive', async () => {
+    const file = path.join(base, 'a.tar');
+    gnuTar(src, file);
+    const whole = await readFile(file);
+    await writeFile(file, whole.subarray(0, 2 * 1024 * 1024));
+    await expect(unpackArchive(file, root)).rejects.toThrow(/truncated/);
+  });
+});
+
+const ZIP_SCRIPT = `
+import os, sys, zipfile, stat
+src, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
+    for dirpath, dirs, files in os.walk(src):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, src)
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
+                zi = zipfile.ZipInfo(rel + '/'); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                z.writestr(zi, b'')
+            elif stat.S_ISLNK(st.st_mode):
+                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                z.writestr(zi, os.readlink(full))
+            else:
+                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                with open(full, 'rb') as f: z.writestr(zi, f.read(), zipfile.ZIP_DEFLATED)
+`;
+
+describe('hostile archives are refused with nothing written outside the root', () => {
+  async function refuse(entries: RawEntry[], message: RegExp): Promise<void> {
+    const file = path.join(base, 'evil.tar');
+    await writeFile(file, await rawTar(entries));
+    const err = await unpackArchive(file, root).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toMatch(message);
+    expect(await readdir(canary)).toEqual([]);
+    expect((await readdir(base)).sort()).toEqual(['canary', 'evil.tar', 'root']);
+  }
+
+  it('refuses "../" entries', async () => {
+    await refuse([{ name: 'ok', content: 'x' }, { name: '../canary/pwned', content: 'x' }], /entry "\.\.\/canary\/pwned".*"\.\." component/);
+  });
+
+  it('refuses ".." hidden in the middle of a name', async () => {
+    await refuse([{ name: 'etc/../../canary/pwned', content: 'x' }], /"\.\." component/);
+  });
+
+  it('refuses absolute names', async () => {
+    await refuse([{ name: `${canary}/pwned`, content: 'x' }], /absolute path/);
+  });
+
+  it('refuses writing a file through a symlink from an earlier entry', async () => {
+    await refuse(
+      [
+        { name: 'passwd', type: 'symlink', linkname: '../canary/pwned' },
+        { name: 'passwd', content: 'owned' },
+      ],
+      /entry "passwd" would write through the symlink "passwd"/,
+    );
+  });
+
+  it('refuses writing under a symlinked parent directory', async () => {
+    await refuse(
+      [
+        { name: 'etc', type: 'symlink', linkname: '../canary' },
+        { name: 'etc/passwd', content: 'owned' },
+      ],
+      /entry "etc\/passwd" would be written through the symlink "etc"/,
+    );
+  });
+
+  it('refuses a symlinked parent planted in the root before unpacking', async () => {
+    await symlink(canary, path.join(root, 'var'));
+    await refuse([{ name: 'var/lib/x', content: 'owned' }], /entry "var\/lib\/x" would be written through the symlink "var"/);
+  });
+
+  it('refuses a hardlink to a file outside the root', async () => {
+    await writeFile(path.join(base, 'secret'), 'secret');
+    const file = path.join(base, 'evil.tar');
+    await writeFile(file, await rawTar([{ name: 'stolen', type: 'link', linkname: '../secret' }]));
+    await expect(unpackArchive(file, root)).rejects.toThrow(/entry "stolen": hardlink target "\.\.\/secret" has a "\.\." component/);
+    await expect(unpackArchive(file, root)).rejects.toThrow(UnsafeArchiveError);
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('refuses a hardlink reaching outside through a symlink', async () => {
+    await refuse(
+      [
+        { name: 'up', type: 'symlink', linkname: '..' },
+        { name: 'stolen', type: 'link', linkname: 'up/canary/x' },
+      ],
+      /entry "stolen" would be written through the symlink "up"/,
+    );
+  });
+
+  it('refuses a hardlink with an absolute target', async () => {
+    await refuse([{ name: 'shadow', type: 'link', linkname: '/etc/shadow' }], /hardlink target "\/etc\/shadow" is an absolute path/);
+  });
+});
+
+describe('size and entry caps', () => {
+  it('stops a 10 GB-expanding bomb at its header, before writing it', async () => {
+    // A zstd stream of 10 GiB of zeros: one 512-byte tar header, then the
+    // same small frame of 256 MiB of zeros repeated (concatenated frames are valid).
+    const header = await rawTar([{ name: 'zeros', content: '' }]);
+    const h = Buffer.from(header.subarray(0, 512));
+    const size = 10 * 1024 ** 3;
+    h.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+    h.write('        ', 148, 8, 'latin1');
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+    const zero = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | zstd -q -c'], { maxBuffer: 1 << 26 });
+    const frames = [execFileSync('zstd', ['-q', '-c'], { input: h }), ...Array.from({ length: 40 }, () => zero)];
+    const bomb = path.join(base, 'bomb.tar.zst');
+    await writeFile(bomb, Buffer.concat(frames));
+    const err = await unpackArchive(bomb, root, { limits: { maxBytes: 1024 ** 3 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toMatch(/more than the 1073741824-byte limit at entry "zeros"/);
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('stops a bomb of many entries at the byte cap while writing', async () => {
+    const entries: RawEntry[] = Array.from({ length: 64 }, (_, i) => ({ name: `f${i}`, content: Buffer.alloc(1 << 20) }));
+    const file = path.join(base, 'many.tar');
+    await writeFile(file, await rawTar(entries));
+    await expect(unpackArchive(file, root, { limits: { maxBytes: 8 << 20 } })).rejects.toThrow(/limit at entry "f8"/);
+  });
+
+  it('stops an archive with too many entries', async () => {
+    const entries: RawEntry[] = Array.from({ length: 100 }, (_, i) => ({ name: `e${i}`, content: '' }));
+    const file = path.join(base, 'wide.tar');
+    await writeFile(file, await rawTar(entries));
+    await expect(unpackArchive(file, root, { limits: { maxEntries: 50 } })).rejects.toThrow(/more than 50 entries \(at "e50"\)/);
+  });
+});

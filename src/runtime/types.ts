@@ -54,6 +54,18 @@ export interface RunSpec {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Aborting kills the step (the tree, its mounts and cgroup go away). */
   signal?: AbortSignal;
+  /**
+   * Capabilities kept on top of the default set (lower-case names without
+   * `cap_`, e.g. `sys_admin` for a step that must mount), or `all`.
+   */
+  capabilities?: string[];
+  /** The step's stdin: `null` (default, /dev/null) or kiln's own stdin. */
+  stdin?: 'null' | 'inherit';
+  /**
+   * While the step runs, SIGINT, SIGHUP and SIGQUIT sent to kiln go to the
+   * step (a second SIGINT kills it) and SIGTERM kills it. For `kiln run`.
+   */
+  forwardSignals?: boolean;
 }
 
 export type RunEnd =

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import type { Command, CommandContext } from '../command.js';
+import { UsageError } from '../../util/errors.js';
+import { regenerateIndexes } from '../../publish/index.js';
+import { readCatalog } from '../../serve/catalog-data.js';
+
+const USAGE = 'kiln index [DIR]';
+
+const command: Command = {
+  name: 'index',
+  summary: `Rebuild every index of an image tree (meta/1.0/index-*, streams/v1/*.json, the catalog) from the build.json
+files it holds, after a crash or a manual change. Unfinished staging directories are removed.`,
+  usage: USAGE,
+  async run(ctx: CommandContext): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: ctx.argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\nUsage: ${USAGE}`);
+    }
+    if (parsed.positionals.length > 1) throw new UsageError(`index takes one directory\nUsage: ${USAGE}`);
+    const tree = resolve(parsed.positionals[0] ?? '.');
+    await regenerateIndexes(tree, ctx.sink);
+    const catalog = await readCatalog(tree);
+    const builds = catalog.products.reduce((n, p) => n + p.builds, 0);
+    const message = `indexed ${tree}: ${catalog.products.length} products, ${builds} builds`;
+    if (ctx.json) ctx.sink.emit({ type: 'result', status: 'ok', message, products: catalog.products.length, builds });
+    else ctx.stdout.write(`${message}\n`);
+    return 0;
+  },
+};
+
+export default command;

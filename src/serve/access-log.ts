@@ -1,0 +1,39 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface AccessLog {
+  record(req: IncomingMessage, res: ServerResponse, startedNs: bigint, scheme: string): void;
+  close(): Promise<void>;
+}
+
+function quote(s: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  return s === undefined ? '-' : s.replace(/[\u0000-\u001f\u007f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function clfDate(d: Date): string {
+  const m = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${m}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * Combined Log Format plus the duration, the scheme and whether the client
+ * went away before the response finished. `-` writes to stdout.
+ */
+export function openAccessLog(target: string): AccessLog {
+  const out: NodeJS.WritableStream | WriteStream = target === '-' ? process.stdout : createWriteStream(target, { flags: 'a' });
+  return {
+    record(req, res, startedNs, scheme) {
+      const ms = Number(process.hrtime.bigint() - startedNs) / 1e6;
+      const len = res.getHeader('content-length');
+      const bytes = req.method === 'HEAD' || res.statusCode === 304 || len === undefined ? 0 : Number(len);
+      const line = `${req.socket.remoteAddress ?? '-'} - - [${clfDate(new Date())}] "${quote(req.method)} ${quote(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${bytes} "${quote(req.headers.referer)}" "${quote(req.headers['user-agent'])}" ${ms.toFixed(1)}ms ${scheme}${res.writableFinished ? '' : ' aborted'}\n`;
+      out.write(line);
+    },
+    close() {
+      if (out === process.stdout) return Promise.resolve();
+      return new Promise((resolve) => (out as WriteStream).end(resolve));
+    },
+  };
+}

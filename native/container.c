@@ -7,6 +7,10 @@
  * then detached at once, and every mount target is created and resolved
  * inside the new root. A symlink in the image (absolute, or with `..`) can
  * therefore never point a mount at a host path.
+ *
+ * proc and sysfs are created (fsmount) before pivot_root too: in a user
+ * namespace the kernel only allows them while a fully visible instance is
+ * in the mount namespace, which the host's stops being once detached.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@ static const char *dev_nodes[] = { "null", "zero", "full", "random",
 struct host_fds {
 	int dev[NDEV];
 	int resolv;
+	int proc;
 	int sys;
 	int *binds;
 	size_t nbinds;
@@ -71,17 +76,14 @@ static int mount_fs(const char *type, const char *target, unsigned long flags,
 static int make_file_target(const char *target)
 {
 	char link[PATH_MAX], resolved[PATH_MAX * 2], *slash;
+	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		  0644);
-	if (fd >= 0)
-		return close(fd);
-	if (errno == EISDIR || errno == ENXIO || errno == ETXTBSY)
+	if (stat(target, &st) == 0)
 		return 0;
 	if (errno != ENOENT)
-		return kr_syserror("create %s", target);
+		return kr_syserror("stat %s", target);
 
 	n = readlink(target, link, sizeof(link) - 1);
 	if (n < 0) {
@@ -154,6 +156,39 @@ static int open_host(const char *path, int *fd, bool recursive)
 	return 0;
 }
 
+/* A new, not yet attached proc or sysfs; -1 with errno on failure. */
+static int new_fs(const char *type, unsigned int attrs)
+{
+	int fd, mfd, saved;
+
+	fd = fsopen(type, FSOPEN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	mfd = fsmount(fd, FSMOUNT_CLOEXEC, attrs);
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+
+	return mfd;
+}
+
+static int attach(int fd, const char *target, mode_t dir_mode)
+{
+	if (mkdir(target, dir_mode) < 0 && errno != EEXIST)
+		return kr_syserror("mkdir %s", target);
+	if (move_mount(fd, "", AT_FDCWD, target,
+		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return kr_syserror("mount onto %s", target);
+
+	return 0;
+}
+
 static void close_host(struct host_fds *h)
 {
 	size_t i;
@@ -165,6 +200,8 @@ static void close_host(struct host_fds *h)
 		(void)close(h->resolv);
 	if (h->sys >= 0)
 		(void)close(h->sys);
+	if (h->proc >= 0)
+		(void)close(h->proc);
 	for (i = 0; i < h->nbinds; i++)
 		if (h->binds[i] >= 0)
 			(void)close(h->binds[i]);
@@ -184,10 +221,20 @@ static int open_host_fds(const struct kr_spec *spec, struct host_fds *h)
 	if (spec->net_host &&
 	    open_host("/etc/resolv.conf", &h->resolv, false) < 0)
 		return -1;
-	/* Only a user namespace sharing the host network needs it. */
-	if (spec->net_host && spec->uid_map.n &&
-	    open_host("/sys", &h->sys, true) < 0)
-		return -1;
+	h->proc = new_fs("proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				     MOUNT_ATTR_NOEXEC);
+	if (h->proc < 0)
+		return kr_syserror("mount proc");
+	h->sys = new_fs("sysfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				 MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY);
+	/*
+	 * A user namespace sharing the host network may not make a sysfs:
+	 * it gets a read-only copy of the host's.
+	 */
+	if (h->sys < 0 && errno == EPERM && spec->uid_map.n)
+		(void)open_host("/sys", &h->sys, true);
+	if (h->sys < 0)
+		return kr_syserror("mount sysfs");
 	h->binds = calloc(spec->nbinds + 1, sizeof(int));
 	if (!h->binds)
 		return kr_syserror("alloc bind fds");
@@ -243,13 +290,13 @@ static int enter_root(const char *rootfs)
 	return 0;
 }
 
-static int setup_proc(void)
+static int setup_proc(const struct host_fds *h)
 {
 	static const char *ro[] = { "/proc/sys", "/proc/sysrq-trigger",
 				    "/proc/irq", "/proc/bus" };
 	size_t i;
 
-	if (mount_fs("proc", "/proc", MNT_FLAGS_SAFE, NULL, 0555) < 0)
+	if (attach(h->proc, "/proc", 0555) < 0)
 		return -1;
 	/* Host kernel knobs stay readable but cannot be changed. */
 	for (i = 0; i < sizeof(ro) / sizeof(*ro); i++) {
@@ -266,16 +313,14 @@ static int setup_proc(void)
 
 static int setup_sys(const struct host_fds *h)
 {
-	if (mkdir("/sys", 0555) < 0 && errno != EEXIST)
-		return kr_syserror("mkdir /sys");
-	if (mount("sysfs", "/sys", "sysfs", MNT_FLAGS_SAFE | MS_RDONLY,
-		  NULL) == 0)
-		return 0;
-	/* A user namespace sharing the host network may not mount sysfs. */
-	if (errno != EPERM || h->sys < 0)
-		return kr_syserror("mount sysfs on /sys");
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
-	return bind_fd(h->sys, "/sys", false, true);
+	/* The copy of the host's /sys is read-only all the way down. */
+	if (mount_setattr(h->sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			  sizeof(attr)) < 0)
+		return kr_syserror("make /sys read-only");
+
+	return attach(h->sys, "/sys", 0555);
 }
 
 static int setup_dev(const struct kr_spec *spec, const struct host_fds *h)
@@ -328,6 +373,7 @@ int kr_container_setup(const struct kr_spec *spec)
 		h.dev[i] = -1;
 	h.resolv = -1;
 	h.sys = -1;
+	h.proc = -1;
 
 	/* Nothing done below may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -338,16 +384,17 @@ int kr_container_setup(const struct kr_spec *spec)
 	    enter_root(spec->rootfs) < 0)
 		goto out;
 
-	if (setup_proc() < 0 || setup_sys(&h) < 0 || setup_dev(spec, &h) < 0)
+	if (setup_proc(&h) < 0 || setup_sys(&h) < 0 || setup_dev(spec, &h) < 0)
 		goto out;
 	if (mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=755", 0755) <
 		    0 ||
 	    mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777",
 		     01777) < 0)
 		goto out;
+	/* Not fatal: a root the step may not write to can lack the file. */
 	if (spec->net_host && bind_fd(h.resolv, "/etc/resolv.conf", false,
 				      false) < 0)
-		goto out;
+		kr_report("warn", "the step cannot resolve host names");
 	for (i = 0; i < spec->nbinds; i++)
 		if (bind_fd(h.binds[i], spec->binds[i].dst, spec->binds[i].rw,
 			    true) < 0)

@@ -74,7 +74,8 @@ export async function runInContainer(spec: RunSpec): Promise<RunResult> {
       const why = report.errors[0] ?? (status.signal ? `the runtime was killed by ${status.signal}` : `the runtime exited with ${status.code}`);
       throw new KilnError(`container on ${spec.rootfs}: ${why}`, { details: [...report.errors.slice(1), ...tail.finish().slice(-10)] });
     }
-    return { end, exitCode: exitCodeOf(end), tail: tail.finish(), durationMs };
+    const warnings = [...report.warnings, ...report.errors];
+    return { end, exitCode: exitCodeOf(end), tail: tail.finish(), durationMs, ...(warnings.length ? { warnings } : {}) };
   } finally {
     spec.signal?.removeEventListener('abort', abort);
     unforward();

@@ -82,4 +82,6 @@ export interface RunResult {
   /** The last lines of stdout and stderr, interleaved as received (for error messages). */
   tail: string[];
   durationMs: number;
+  /** Things the runtime could not do but that did not stop the step (e.g. no resolv.conf). */
+  warnings?: string[];
 }

@@ -168,4 +168,8 @@ export interface LoadedDefinition {
   /** sha256 of the file's bytes. */
   digest: string;
   definition: ResolvedDefinition;
+  /** The `-o key=value` overrides applied, in order. */
+  overrides?: string[];
+  /** An undefined template variable is an error (`--strict-templates`); the plan renders with the same rule. */
+  strictTemplates?: boolean;
 }

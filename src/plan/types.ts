@@ -35,6 +35,8 @@ export interface ActionStep {
   script: string;
   timeoutSeconds?: number;
   entry: ActionEntry;
+  /** Key path of the entry in the definition (`actions[3]`), for messages. */
+  origin?: string;
 }
 
 export interface PackageCommandStep {
@@ -42,6 +44,8 @@ export interface PackageCommandStep {
   name: string;
   phase: 'refresh' | 'update' | 'install' | 'remove' | 'clean';
   argv: string[];
+  /** Key paths of the package sets merged into this command (`packages.sets[2]`, ...). */
+  origin?: string[];
 }
 
 export interface GeneratorStep {
@@ -50,6 +54,8 @@ export interface GeneratorStep {
   generator: string;
   /** Rendered when the entry has `pongo: true`. */
   entry: FileEntry;
+  /** Key path of the entry in the definition (`files[2]`), for messages. */
+  origin?: string;
 }
 
 /** Steps kiln adds itself (policy-rc.d on/off, the LXC systemd generator, ...). */

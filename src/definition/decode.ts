@@ -13,6 +13,8 @@ export interface Decoded {
   diagnostics: Diagnostic[];
   /** Key path -> where its value was written (for later checks and templates). */
   positions: Map<string, Pos>;
+  /** Key path -> where its key was written (list entries: where the entry starts). */
+  keyPositions: Map<string, Pos>;
   /** Key path -> the scalar a string came from (templates map offsets through it). */
   scalars: Map<string, ScalarNode>;
 }
@@ -35,7 +37,7 @@ export function describeSchema(s: SchemaNode): string {
     case 'boolean':
       return 'a boolean (true or false)';
     case 'integer':
-      return s.minimum !== undefined && s.minimum >= 0 ? 'a non-negative integer' : 'an integer';
+      return s.minimum === undefined ? 'an integer' : s.minimum === 0 ? 'a non-negative integer' : s.minimum === 1 ? 'a positive integer' : `an integer of at least ${s.minimum}`;
     case 'array':
       return s.items.type === 'string' ? 'a list of strings' : s.items.type === 'object' ? 'a list of maps' : 'a list';
     case 'object':
@@ -57,6 +59,7 @@ function describeNode(n: TreeNode): string {
 export function decode(root: TreeNode | null, schema: ObjectSchema, file: string): Decoded {
   const diagnostics: Diagnostic[] = [];
   const positions = new Map<string, Pos>();
+  const keyPositions = new Map<string, Pos>();
   const scalars = new Map<string, ScalarNode>();
   const report = (pos: Pos, path: string, message: string): void => {
     diagnostics.push({ file: pos.file, line: pos.line, col: pos.col, path, message });
@@ -149,6 +152,7 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     }
     const out: unknown[] = [];
     node.items.forEach((item, i) => {
+      keyPositions.set(joinPath(path, i), item.pos);
       const v = walk(item, s.items, joinPath(path, i));
       // Keep indices aligned with the file so that positions and -o indices agree.
       out.push(v === undefined && s.items.type === 'string' ? '' : v === undefined && s.items.type === 'object' ? {} : v);
@@ -170,12 +174,13 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
         report(e.keyPos, childPath, `unknown key '${e.key}'${didYouMean(e.key, allowed)}; allowed: ${allowed.join(', ')}`);
         continue;
       }
+      keyPositions.set(childPath, e.keyPos);
       const v = walk(e.value, child, childPath);
       if (v !== undefined) out[e.key] = v;
     }
     for (const r of s.required ?? []) {
       const present = node.entries.find((e) => e.key === r);
-      if (!present) report(node.pos, path, `missing required key '${r}'`);
+      if (!present) report(keyPositions.get(path) ?? node.pos, path, `missing required key '${r}'`);
       else if (out[r] === undefined && present.value.kind === 'scalar' && present.value.isNull) report(present.value.pos, joinPath(path, r), 'must not be empty');
     }
     return out;
@@ -188,6 +193,7 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     }
     const out: Record<string, unknown> = {};
     for (const e of node.entries) {
+      keyPositions.set(joinPath(path, e.key), e.keyPos);
       const v = walk(e.value, s.values, joinPath(path, e.key));
       out[e.key] = v ?? '';
     }
@@ -196,8 +202,8 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
 
   if (root === null) {
     report({ file, line: 1, col: 1 }, '', 'the file is empty; a definition needs at least image and source');
-    return { value: {}, diagnostics, positions, scalars };
+    return { value: {}, diagnostics, positions, keyPositions, scalars };
   }
   const value = walk(root, schema, '');
-  return { value: (value as Record<string, unknown> | undefined) ?? {}, diagnostics, positions, scalars };
+  return { value: (value as Record<string, unknown> | undefined) ?? {}, diagnostics, positions, keyPositions, scalars };
 }

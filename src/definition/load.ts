@@ -85,7 +85,7 @@ export function loadDefinitionText(text: string, file: string, opts: LoadOptions
   const decoded = decode(overridden.root, DEFINITION_SCHEMA, file);
   const diagnostics: Diagnostic[] = [...overridden.diagnostics, ...decoded.diagnostics];
   const def = decoded.value as unknown as Definition;
-  diagnostics.push(...checkRules(def, decoded.positions, file));
+  diagnostics.push(...checkRules(def, decoded.positions, decoded.keyPositions, file));
   if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics(diagnostics));
 
   const resolved = resolve(def, decoded.positions, file, opts);

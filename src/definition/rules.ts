@@ -8,14 +8,15 @@ import type { Pos } from './yaml-tree.js';
  * Most are mistakes distrobuilder only finds in the middle of a build; kiln
  * finds them before anything is downloaded.
  */
-export function checkRules(def: Definition, positions: Map<string, Pos>, file: string): Diagnostic[] {
+export function checkRules(def: Definition, positions: Map<string, Pos>, keyPositions: Map<string, Pos>, file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (path: string, message: string, fallback = ''): void => {
+    // A value that is wrong is shown where it is written; a missing one where its parent's key is.
     let p = positions.get(path);
     let shown = path;
-    if (!p && fallback !== path) {
-      p = positions.get(fallback);
-      shown = fallback;
+    if (!p) {
+      p = keyPositions.get(fallback || path);
+      shown = fallback || path;
     }
     const pos = p ?? { file, line: 1, col: 1 };
     out.push({ file: pos.file, line: pos.line, col: pos.col, path: shown, message });
@@ -27,7 +28,7 @@ export function checkRules(def: Definition, positions: Map<string, Pos>, file: s
       at('packages.custom_manager', 'set either packages.manager or packages.custom_manager, not both');
     } else if (pk.manager === undefined && pk.custom_manager === undefined) {
       const needs = (pk.sets?.length ?? 0) > 0 || pk.update || pk.cleanup || (pk.repositories?.length ?? 0) > 0;
-      if (needs) at('packages', `a package manager is required: set packages.manager (${MANAGERS.join(', ')}) or packages.custom_manager`);
+      if (needs) at('packages.manager', `a package manager is required: set packages.manager (${MANAGERS.join(', ')}) or packages.custom_manager`, 'packages');
     }
     pk.repositories?.forEach((r, i) => {
       const base = `packages.repositories[${i}]`;

@@ -366,7 +366,8 @@ function lex(text: string): Piece[] {
     const body = inner.trim();
     const nm = /^[A-Za-z_]+/.exec(body);
     if (!nm) throw new TemplateError('expected a tag name after {%', innerAt + lead);
-    const tag: Tag = { name: nm[0], args: body.slice(nm[0].length), argsAt: innerAt + lead + nm[0].length, at: innerAt + lead };
+    // Problems with a tag as a whole are reported at its opening '{%'.
+    const tag: Tag = { name: nm[0], args: body.slice(nm[0].length), argsAt: innerAt + lead + nm[0].length, at: start };
     if (tag.name === 'raw' || tag.name === 'verbatim' || tag.name === 'comment') {
       const endRe = new RegExp(`\\{%-?\\s*end${tag.name}\\s*-?%\\}`, 'g');
       endRe.lastIndex = i;

@@ -81,7 +81,7 @@ export function parseTree(text: string, file: string): ParsedTree {
   if (diagnostics.length > 0) return { root: null, diagnostics };
 
   const aliasDepth = { n: 0 };
-  const convert = (node: YamlNode | null | undefined, fallbackOffset: number): TreeNode => {
+  const convert = (node: YamlNode | null | undefined, fallbackOffset: number, path: string): TreeNode => {
     if (node === null || node === undefined) {
       return scalar('', 'plain', true, posOf(fallbackOffset), posOf);
     }
@@ -98,7 +98,7 @@ export function parseTree(text: string, file: string): ParsedTree {
       }
       aliasDepth.n++;
       try {
-        return convert(target as YamlNode, node.range?.[0] ?? fallbackOffset);
+        return convert(target as YamlNode, node.range?.[0] ?? fallbackOffset, path);
       } finally {
         aliasDepth.n--;
       }
@@ -111,24 +111,24 @@ export function parseTree(text: string, file: string): ParsedTree {
         const keyNode = pair.key as YamlNode | null;
         const keyOffset = keyNode?.range?.[0] ?? start;
         if (keyNode !== null && !isScalar(keyNode)) {
-          diagnostics.push({ ...posOf(keyOffset), path: '', message: 'a key must be a plain string, not a list or a map' });
+          diagnostics.push({ ...posOf(keyOffset), path, message: 'a key must be a plain string, not a list or a map' });
           continue;
         }
         const key = keyNode === null ? '' : String((keyNode as Scalar).value ?? '');
         const keyPos = posOf(keyOffset);
         const first = seen.get(key);
         if (first) {
-          diagnostics.push({ ...keyPos, path: '', message: `duplicate key '${key}' (first defined at line ${first.line}, column ${first.col})` });
+          diagnostics.push({ ...keyPos, path: path === '' ? key : `${path}.${key}`, message: `duplicate key '${key}' (first defined at line ${first.line}, column ${first.col})` });
           continue;
         }
         seen.set(key, keyPos);
         const valueOffset = keyNode?.range?.[2] ?? keyOffset;
-        entries.push({ key, keyPos, value: convert(pair.value as YamlNode | null, valueOffset) });
+        entries.push({ key, keyPos, value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`) });
       }
       return { kind: 'map', entries, pos: posOf(start) };
     }
     if (isSeq(node)) {
-      return { kind: 'seq', items: node.items.map((it) => convert(it as YamlNode | null, start)), pos: posOf(start) };
+      return { kind: 'seq', items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`)), pos: posOf(start) };
     }
     if (isScalar(node)) {
       const s = node as Scalar;
@@ -140,7 +140,7 @@ export function parseTree(text: string, file: string): ParsedTree {
     return scalar('', 'plain', true, posOf(start), posOf);
   };
 
-  const root = convert(doc.contents as YamlNode | null, 0);
+  const root = convert(doc.contents as YamlNode | null, 0, '');
   // Paths are filled in by the validator; here positions only.
   return { root, diagnostics: diagnostics.map((d) => ({ ...d, file })) };
 }

@@ -62,5 +62,35 @@ export function validateSpec(spec: RunSpec): void {
     for (const l of lines) {
       if (!MAP_LINE.test(l)) throw new KilnError(`user namespace map line '${l}': expected 'inside outside count', e.g. '0 100000 65536'`);
     }
+    checkReachable(path.resolve(spec.rootfs), spec.userns.uidMap);
+    if (spec.overlay) checkReachable(path.dirname(path.resolve(spec.overlay.upperDir)), spec.userns.uidMap);
+  }
+}
+
+/** The host uid that root inside the namespace maps to. */
+function mappedRoot(uidMap: string[]): number | undefined {
+  for (const line of uidMap) {
+    const [inside, outside] = line.split(' ').map(Number);
+    if (inside === 0) return outside;
+  }
+  return undefined;
+}
+
+/**
+ * In a user namespace the kernel opens the rootfs as the mapped uid: every
+ * directory above it must let that uid through.
+ */
+function checkReachable(target: string, uidMap: string[]): void {
+  const uid = mappedRoot(uidMap);
+  if (uid === undefined) return;
+  for (let d = target; ; d = path.dirname(d)) {
+    const st = statSync(d);
+    const through = st.uid === uid ? st.mode & 0o100 : st.mode & 0o001;
+    if (!through) {
+      throw new KilnError(
+        `user namespace: ${d} (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}) does not let uid ${uid} reach ${target}; make it world-searchable (chmod o+x)`,
+      );
+    }
+    if (d === '/') return;
   }
 }

@@ -25,7 +25,9 @@ export function makeBusyboxRoot(dir: string): string {
     mkdirSync(path.join(root, path.dirname(applet)), { recursive: true });
     symlinkSync('/bin/busybox', path.join(root, applet));
   }
-  mkdirSync(path.join(root, 'etc'), { recursive: true });
+  // Mount points, as every real image has them (a user-namespace root
+  // could not create them in a root-owned tree).
+  for (const d of ['etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'mnt']) mkdirSync(path.join(root, d), { recursive: true });
   writeFileSync(path.join(root, 'etc/resolv.conf'), '# image resolv.conf\n');
   return root;
 }

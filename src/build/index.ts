@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDefinition, productArch } from '../definition/index.js';
+import { loadDefinition, parseExpiry, productArch } from '../definition/index.js';
 import { makePlan } from '../plan/index.js';
 import type { Plan, TargetKind } from '../plan/types.js';
 import { fetchSource } from '../source/index.js';
@@ -13,7 +13,7 @@ import { publishBuild } from '../publish/index.js';
 import type { BuildRecord } from './record.js';
 import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
-import { expirySeconds } from './expiry.js';
+
 
 export interface BuildOptions {
   definitionFile: string;
@@ -77,7 +77,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildOutcome> {
   const now = Math.floor(Date.now() / 1000);
   const sourceDateEpoch = opts.sourceDateEpoch ?? now;
   const creationDate = sourceDateEpoch;
-  const expiryDate = creationDate + expirySeconds(def.image.expiry);
+  const expiryDate = creationDate + parseExpiry(def.image.expiry);
 
   await mkdir(opts.workParent, { recursive: true });
   const work = await mkdtemp(path.join(opts.workParent, 'kiln-build-'));

@@ -32,25 +32,17 @@ async function sha256(file: string): Promise<string> {
   return createHash('sha256').update(await readFile(file)).digest('hex');
 }
 
-let baseRoot: Promise<string> | undefined;
-
-/** One busybox root per test process, shared read-only by every build. */
-function busyboxRoot(): Promise<string> {
-  baseRoot ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kiln-fixture-root-'));
-    const r = join(dir, 'rootfs');
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'run', 'var/log']) await mkdir(join(r, d), { recursive: true });
-    await cp('/bin/busybox', join(r, 'bin/busybox'));
-    for (const a of sh('/bin/busybox', ['--list-full']).toString().split('\n').filter(Boolean)) {
-      await symlink('/bin/busybox', join(r, a)).catch(() => undefined);
-    }
-    await writeFile(join(r, 'etc/inittab'), '::sysinit:/bin/hostname -F /etc/hostname\n::respawn:/bin/sleep 86400\n::shutdown:/bin/sync\n');
-    await writeFile(join(r, 'etc/hostname'), 'LXC_NAME\n');
-    await writeFile(join(r, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-    await writeFile(join(r, 'etc/group'), 'root:x:0:\n');
-    return r;
-  })();
-  return baseRoot;
+/** A busybox root like lxc-download-smoke.sh makes: busybox, its applet links, inittab, passwd. */
+async function makeBusyboxRoot(r: string): Promise<void> {
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'run', 'var/log']) await mkdir(join(r, d), { recursive: true });
+  await cp('/bin/busybox', join(r, 'bin/busybox'));
+  for (const a of sh('/bin/busybox', ['--list-full']).toString().split('\n').filter(Boolean)) {
+    await symlink('/bin/busybox', join(r, a)).catch(() => undefined);
+  }
+  await writeFile(join(r, 'etc/inittab'), '::sysinit:/bin/hostname -F /etc/hostname\n::respawn:/bin/sleep 86400\n::shutdown:/bin/sync\n');
+  await writeFile(join(r, 'etc/hostname'), 'LXC_NAME\n');
+  await writeFile(join(r, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  await writeFile(join(r, 'etc/group'), 'root:x:0:\n');
 }
 
 /**
@@ -66,9 +58,8 @@ export async function makeBuild(parent: string, o: FixtureOptions): Promise<{ st
   const staging = await mkdtemp(join(parent, 'staging-'));
   const work = await mkdtemp(join(parent, 'work-'));
   try {
-    const base = await busyboxRoot();
     const root = join(work, 'rootfs');
-    sh('cp', ['-a', base, root]);
+    await makeBusyboxRoot(root);
     await writeFile(join(root, 'etc/kiln-serial'), `${o.serial}\n`);
     const now = Math.floor(Date.now() / 1000);
     const env = { ...process.env, XZ_OPT: '-0' };

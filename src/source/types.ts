@@ -31,8 +31,27 @@ export interface SourceContext {
   signal?: AbortSignal;
 }
 
+/** What a probe needs: no root, no downloads beyond small index files. */
+export type ProbeContext = Omit<SourceContext, 'rootfs'>;
+
+/**
+ * What upstream currently serves, cheaply: digests of the small files that
+ * change whenever the root would (a Release file, a checksum list, the host
+ * binary). Equal identities mean the source stage would produce the same root.
+ */
+export interface SourceIdentity {
+  /** Name -> digest or validator, e.g. `dists/bookworm/InRelease` -> sha256. */
+  parts: Record<string, string>;
+}
+
 /** A downloader: one file under src/source/downloaders/, registered by name. */
 export interface Downloader {
   name: string;
   fetch(ctx: SourceContext): Promise<SourceRecord>;
+  /**
+   * Optional: the upstream identity without fetching the root, so catalog
+   * builds can skip unchanged images before any slow work. Downloaders
+   * without it are identified by the digests of what fetch() downloaded.
+   */
+  probe?(ctx: ProbeContext): Promise<SourceIdentity>;
 }

@@ -31,11 +31,11 @@ describe('generators stay inside the image root', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function run(entry: FileEntry) {
+  async function run(entry: FileEntry, plan: Plan = { targets: ['lxc'], definitionFile: path.join(tmp, 'def.yaml') } as Plan) {
     const gen = generators[entry.generator];
     if (!gen) throw new Error(`no generator ${entry.generator}`);
     const metadata = emptyMetadata();
-    await gen.run({ rootfs: root, entry, step: 'files[0]', plan: {} as Plan, metadata, sink: nullSink });
+    await gen.run({ rootfs: root, entry, step: 'files[0]', plan, metadata, sink: nullSink });
     return metadata;
   }
 
@@ -91,5 +91,37 @@ describe('generators stay inside the image root', () => {
     expect(await readFile(path.join(root, 'etc/hosts'), 'utf8')).toBe('127.0.1.1\tLXC_NAME\n127.0.0.1\tlocalhost\n');
     expect(meta.incusTemplateFiles['hosts.tpl']).toBe('127.0.1.1\t{{ container.name }}\n127.0.0.1\tlocalhost\n');
     expect(meta.incusTemplates['/etc/hosts']).toEqual({ template: 'hosts.tpl', when: ['create', 'copy'] });
+  });
+
+  it('copy into a symlinked directory (absolute and ../..) writes inside the image', async () => {
+    await writeFile(path.join(tmp, 'payload'), 'from the definition\n');
+    await symlink(canary, path.join(root, 'etc/abs'));
+    await symlink('../../../../../../..' + canary, path.join(root, 'etc/rel'));
+    await run({ generator: 'copy', source: 'payload', path: '/etc/abs/hostname' });
+    await run({ generator: 'copy', source: 'payload', path: '/etc/rel/victim' });
+    expect(await readFile(path.join(canary, 'hostname'), 'utf8')).toBe('host file\n');
+    expect(await readFile(path.join(canary, 'victim'), 'utf8')).toBe('do not delete\n');
+    expect(await readFile(path.join(root, canary, 'hostname'), 'utf8')).toBe('from the definition\n');
+    expect(await readFile(path.join(root, canary, 'victim'), 'utf8')).toBe('from the definition\n');
+  });
+
+  it('copy onto an absolute symlink follows it inside the image, as a chroot would, never onto the host', async () => {
+    await writeFile(path.join(tmp, 'payload'), 'new\n');
+    await symlink(path.join(canary, 'victim'), path.join(root, 'etc/motd'));
+    await run({ generator: 'copy', source: 'payload', path: '/etc/motd' });
+    expect(await readFile(path.join(canary, 'victim'), 'utf8')).toBe('do not delete\n');
+    expect(await readFile(path.join(root, canary, 'victim'), 'utf8')).toBe('new\n');
+    expect(await readlink(path.join(root, 'etc/motd'))).toBe(path.join(canary, 'victim'));
+  });
+
+  it('cloud-init (LXC) removes OpenRC links and creates the disable file inside the image only', async () => {
+    await mkdir(path.join(root, 'etc/runlevels/default'), { recursive: true });
+    await symlink(path.join(canary, 'victim'), path.join(root, 'etc/runlevels/default/cloud-init'));
+    await symlink(canary, path.join(root, 'etc/cloud'));
+    await run({ generator: 'cloud-init', name: 'user-data' });
+    expect(await readFile(path.join(canary, 'victim'), 'utf8')).toBe('do not delete\n');
+    await expect(lstat(path.join(root, 'etc/runlevels/default/cloud-init'))).rejects.toThrow();
+    await expect(lstat(path.join(canary, 'cloud-init.disabled'))).rejects.toThrow();
+    expect((await lstat(path.join(root, canary, 'cloud-init.disabled'))).isFile()).toBe(true);
   });
 });

@@ -1,7 +1,6 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { lstat, open, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Generator } from './types.js';
 import { writeOptions } from './options.js';
 import { mkdirInRoot, setOwnerAndMode, type WriteOptions } from '../file-ops.js';
@@ -69,18 +68,32 @@ interface CopyJob {
   step: string;
 }
 
+/** The image-absolute form of a host path inside the root. */
+function innerOf(rootfs: string, hostPath: string): string {
+  return path.posix.join('/', path.relative(rootfs, hostPath).split(path.sep).join('/'));
+}
+
 async function copyFile(job: CopyJob, src: string, inner: string, srcMode: number): Promise<void> {
-  await mkdirInRoot(job.rootfs, path.posix.dirname(inner));
+  // A symlink at the destination is followed as a chroot would, inside the root.
   const target = await resolveInRoot(job.rootfs, inner);
+  await mkdirInRoot(job.rootfs, path.posix.dirname(innerOf(job.rootfs, target)));
   await replaceable(target);
   const mode = job.opts.mode ?? srcMode & 0o7777;
-  const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  const input = await open(src, constants.O_RDONLY);
+  const output = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
   try {
-    await pipeline(createReadStream(src), fh.createWriteStream({ autoClose: false }));
-    await fh.chmod(mode);
-    if (job.opts.uid !== undefined || job.opts.gid !== undefined) await fh.chown(job.opts.uid ?? -1, job.opts.gid ?? -1);
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      let off = 0;
+      while (off < bytesRead) off += (await output.write(buf, off, bytesRead - off)).bytesWritten;
+    }
+    await output.chmod(mode);
+    if (job.opts.uid !== undefined || job.opts.gid !== undefined) await output.chown(job.opts.uid ?? -1, job.opts.gid ?? -1);
   } finally {
-    await fh.close();
+    await input.close();
+    await output.close();
   }
 }
 

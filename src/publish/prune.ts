@@ -56,7 +56,7 @@ export async function pruneTree(opts: PruneOptions): Promise<PruneResult> {
     const products = await scanTree(tree, { exclude: pendingPaths, sink });
     const pruned: string[] = [];
     for (const builds of products.values()) {
-      for (const b of builds.slice(opts.keep)) {
+      for (const b of builds.slice(opts.keep).reverse()) {
         pruned.push(b.relDir);
         state.pending.push({ path: b.relDir, prunedAt: now, deleteAfter: now + opts.graceMs });
       }

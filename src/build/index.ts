@@ -4,7 +4,8 @@ import path from 'node:path';
 import { loadDefinition, parseExpiry, productArch } from '../definition/index.js';
 import { makePlan } from '../plan/index.js';
 import type { Plan, TargetKind } from '../plan/types.js';
-import { fetchSource } from '../source/index.js';
+import { downloaders, fetchSource } from '../source/index.js';
+import type { SourceIdentity } from '../source/types.js';
 import { customize } from '../customize/index.js';
 import { packImage } from '../pack/index.js';
 import { writeBuildRecord } from '../pack/record.js';
@@ -13,7 +14,7 @@ import { publishBuild } from '../publish/index.js';
 import type { BuildRecord } from './record.js';
 import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
-
+import { identityFromRecord, inputDigest, planDigest } from './input-digest.js';
 
 export interface BuildOptions {
   definitionFile: string;
@@ -35,12 +36,29 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export interface BuildOutcome {
-  record: BuildRecord;
-  dir: string;
+/** The plan of a build and the digest of what it will do. */
+export interface PreparedBuild {
+  plan: Plan;
+  planDigest: string;
 }
 
-function targetsFor(formats: OutputFormat[]): TargetKind[] {
+/** A finished build waiting to be published (or quarantined). */
+export interface BuiltImage {
+  record: BuildRecord;
+  /** Artifacts, SHA256SUMS and build.json. */
+  stagingDir: string;
+  /** Removes the build's scratch directory (unless --keep-work). */
+  dispose(): Promise<void>;
+}
+
+/** Thrown by buildArtifacts when `unchanged` says the build is not needed. */
+export class BuildUnchanged extends Error {
+  constructor(readonly inputDigest: string) {
+    super('unchanged');
+  }
+}
+
+export function targetsFor(formats: OutputFormat[]): TargetKind[] {
   const targets: TargetKind[] = [];
   if (formats.includes('lxc')) targets.push('lxc');
   if (formats.includes('incus') || formats.includes('unified')) targets.push('incus');
@@ -48,61 +66,99 @@ function targetsFor(formats: OutputFormat[]): TargetKind[] {
 }
 
 /** Runs one stage, reporting its start, end and duration. */
-async function stage<T>(name: string, opts: BuildOptions, timings: Record<string, number>, fn: () => Promise<T>): Promise<T> {
+export async function stage<T>(name: string, sink: EventSink, timings: Record<string, number>, fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  opts.sink.emit({ type: 'stage', stage: name, status: 'start' });
+  sink.emit({ type: 'stage', stage: name, status: 'start' });
   try {
     const value = await fn();
     timings[name] = Date.now() - started;
-    opts.sink.emit({ type: 'stage', stage: name, status: 'done', durationMs: timings[name] });
+    sink.emit({ type: 'stage', stage: name, status: 'done', durationMs: timings[name] });
     return value;
   } catch (e) {
-    opts.sink.emit({ type: 'stage', stage: name, status: 'failed', durationMs: Date.now() - started });
+    sink.emit({ type: 'stage', stage: name, status: 'failed', durationMs: Date.now() - started });
     throw e;
   }
 }
 
-/**
- * definition -> plan -> source -> customize -> pack -> publish. Every stage
- * works in a private scratch directory; only the last step touches `out`, and
- * it does so atomically. The scratch directory is removed whatever happens.
- */
-export async function buildImage(opts: BuildOptions): Promise<BuildOutcome> {
-  const timings: Record<string, number> = {};
-  const plan: Plan = await stage('plan', opts, timings, async () => {
+/** Loads and checks the definition and resolves the plan: no download, no root. */
+export async function prepareBuild(opts: BuildOptions, timings: Record<string, number> = {}): Promise<PreparedBuild> {
+  return stage('plan', opts.sink, timings, async () => {
+    const targets = targetsFor(opts.formats);
     const loaded = await loadDefinition(opts.definitionFile, { overrides: opts.overrides, strictTemplates: opts.strictTemplates });
-    return makePlan(loaded, { targets: targetsFor(opts.formats) });
+    const plan = makePlan(loaded, { targets });
+    return { plan, planDigest: await planDigest(opts.definitionFile, opts.overrides, opts.strictTemplates, targets) };
   });
+}
+
+/** What upstream serves now, when the downloader can tell without fetching the root. */
+export async function probeSource(prepared: PreparedBuild, opts: BuildOptions): Promise<SourceIdentity | undefined> {
+  const downloader = downloaders.get(prepared.plan.source.downloader);
+  if (!downloader?.probe) return undefined;
+  return downloader.probe({
+    definition: prepared.plan.definition,
+    step: prepared.plan.source,
+    cacheDir: opts.cacheDir,
+    workDir: opts.workParent,
+    sink: opts.sink,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+function outputChoices(opts: BuildOptions): unknown {
+  return { formats: [...opts.formats].sort(), compression: opts.compression, squashfs: opts.squashfsCompression, sign: Boolean(opts.sign) };
+}
+
+export function digestOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): string {
+  return inputDigest({ planDigest: prepared.planDigest, source: identity, outputs: outputChoices(opts) });
+}
+
+/**
+ * source -> customize -> pack, in a private scratch directory. `unchanged`
+ * is asked once the input digest is known (before the source stage when the
+ * downloader can probe, after it otherwise); answering true stops the build
+ * with BuildUnchanged. On failure the scratch directory is removed.
+ */
+export async function buildArtifacts(
+  prepared: PreparedBuild,
+  opts: BuildOptions,
+  unchanged?: (inputDigest: string) => Promise<boolean>,
+  timings: Record<string, number> = {},
+): Promise<BuiltImage> {
+  const { plan } = prepared;
   const def = plan.definition;
-  const now = Math.floor(Date.now() / 1000);
-  const sourceDateEpoch = opts.sourceDateEpoch ?? now;
+  const sourceDateEpoch = opts.sourceDateEpoch ?? Math.floor(Date.now() / 1000);
   const creationDate = sourceDateEpoch;
   const expiryDate = creationDate + parseExpiry(def.image.expiry);
 
+  let digest: string | undefined;
+  const probed = await probeSource(prepared, opts);
+  if (probed) {
+    digest = digestOf(prepared, probed, opts);
+    if (unchanged && (await unchanged(digest))) throw new BuildUnchanged(digest);
+  }
+
   await mkdir(opts.workParent, { recursive: true });
   const work = await mkdtemp(path.join(opts.workParent, 'kiln-build-'));
+  const dispose = async (): Promise<void> => {
+    if (!opts.keepWork) await rm(work, { recursive: true, force: true });
+  };
   try {
     const rootfs = path.join(work, 'rootfs');
     const staging = path.join(work, 'artifacts');
     await mkdir(rootfs, { mode: 0o755 });
     await mkdir(staging);
     await mkdir(opts.cacheDir, { recursive: true });
+    const signal = opts.signal ? { signal: opts.signal } : {};
 
-    const source = await stage('source', opts, timings, () =>
-      fetchSource({
-        definition: def,
-        step: plan.source,
-        rootfs,
-        cacheDir: opts.cacheDir,
-        workDir: work,
-        sink: opts.sink,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      }),
+    const source = await stage('source', opts.sink, timings, () =>
+      fetchSource({ definition: def, step: plan.source, rootfs, cacheDir: opts.cacheDir, workDir: work, sink: opts.sink, ...signal }),
     );
-    const metadata = await stage('customize', opts, timings, () =>
-      customize({ plan, rootfs, sink: opts.sink, ...(opts.signal ? { signal: opts.signal } : {}) }),
-    );
-    const packed = await stage('pack', opts, timings, () =>
+    if (!digest) {
+      digest = digestOf(prepared, identityFromRecord(source), opts);
+      if (unchanged && (await unchanged(digest))) throw new BuildUnchanged(digest);
+    }
+    const metadata = await stage('customize', opts.sink, timings, () => customize({ plan, rootfs, sink: opts.sink, ...signal }));
+    const packed = await stage('pack', opts.sink, timings, () =>
       packImage({
         rootfs,
         plan,
@@ -116,7 +172,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildOutcome> {
         expiryDate,
         sink: opts.sink,
         ...(opts.sign ? { sign: opts.sign } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...signal,
       }),
     );
     const record: BuildRecord = {
@@ -136,17 +192,37 @@ export async function buildImage(opts: BuildOptions): Promise<BuildOutcome> {
       creationDate,
       expiryDate,
       definition: { file: path.basename(plan.definitionFile), digest: plan.definitionDigest },
+      inputDigest: digest,
       sources: [source],
       artifacts: packed.artifacts,
       fingerprints: packed.fingerprints,
       timings: { ...timings, ...packed.timings },
     };
     await writeBuildRecord(staging, record);
+    return { record, stagingDir: staging, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/**
+ * definition -> plan -> source -> customize -> pack -> publish. Only the
+ * last step touches `out`, atomically; the scratch directory is removed
+ * whatever happens.
+ */
+export async function buildImage(opts: BuildOptions): Promise<{ record: BuildRecord; dir: string }> {
+  const timings: Record<string, number> = {};
+  const prepared = await prepareBuild(opts, timings);
+  const built = await buildArtifacts(prepared, opts, undefined, timings);
+  try {
     opts.signal?.throwIfAborted();
-    const published = await stage('publish', opts, timings, () => publishBuild({ tree: opts.out, stagingDir: staging, record, sink: opts.sink }));
-    return { record, dir: published.dir };
+    const published = await stage('publish', opts.sink, timings, () =>
+      publishBuild({ tree: opts.out, stagingDir: built.stagingDir, record: built.record, sink: opts.sink }),
+    );
+    return { record: built.record, dir: published.dir };
   } finally {
-    if (!opts.keepWork) await rm(work, { recursive: true, force: true });
+    await built.dispose();
   }
 }
 

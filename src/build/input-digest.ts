@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { loadDefinition } from '../definition/index.js';
+import { makePlan } from '../plan/index.js';
+import type { TargetKind } from '../plan/types.js';
+import type { SourceIdentity, SourceRecord } from '../source/types.js';
+import { KILN_VERSION } from '../util/version.js';
+
+/** Stands for the serial when the plan is digested: a new serial alone is no change. */
+const SERIAL_PLACEHOLDER = '@SERIAL@';
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+export function sha256Json(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+}
+
+/**
+ * The digest of what a build would do: its resolved plan with the serial
+ * held fixed, without the definition's file name or comments. Two builds
+ * with the same plan digest run the same steps.
+ */
+export async function planDigest(file: string, overrides: string[], strictTemplates: boolean, targets: TargetKind[]): Promise<string> {
+  const loaded = await loadDefinition(file, { overrides: [...overrides, `image.serial=${SERIAL_PLACEHOLDER}`], strictTemplates });
+  const plan = makePlan(loaded, { targets });
+  const { definitionFile: _file, definitionDigest: _digest, ...rest } = plan;
+  return sha256Json(rest);
+}
+
+/** The source identity of a finished source stage: what it downloaded, by digest. */
+export function identityFromRecord(record: SourceRecord): SourceIdentity {
+  return { parts: Object.fromEntries(record.inputs.map((i) => [i.url, i.sha256])) };
+}
+
+export interface InputDigestParts {
+  planDigest: string;
+  source: SourceIdentity;
+  /** Output choices that change the artifacts. */
+  outputs: unknown;
+}
+
+/**
+ * The input digest recorded in build.json: the plan, what upstream served
+ * and kiln's own version. The newest published build with the same digest
+ * makes a new build unnecessary.
+ */
+export function inputDigest(parts: InputDigestParts): string {
+  return sha256Json({ kiln: KILN_VERSION, plan: parts.planDigest, source: parts.source.parts, outputs: parts.outputs });
+}

@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ArtifactRecord } from '../build/record.js';
-import { sha256Hex } from './hash.js';
+import { sha256File, sha256Hex } from './hash.js';
+import { readInstalledPackages, spdxDocument } from './sbom.js';
+import type { Signer } from './sign.js';
 import type { PackInput } from './types.js';
 import type { RootEntry } from './walk.js';
 
@@ -14,6 +16,8 @@ export interface ExtrasContext {
   out: (name: string) => string;
   time: <T>(name: string, f: () => Promise<T>) => Promise<T>;
   signal: AbortSignal;
+  /** Opened before packing so a wrong key fails before the long work. */
+  signer: Signer | null;
 }
 
 async function writeSmall(ctx: ExtrasContext, name: string, role: string, content: string): Promise<ArtifactRecord> {
@@ -31,15 +35,30 @@ export function sha256sums(artifacts: ArtifactRecord[]): string {
 }
 
 /**
- * What sits beside the archives: the resolved definition, checksums over
- * everything.
+ * What sits beside the archives: the resolved definition, the SBOM,
+ * checksums over everything, and with a signing key an armored detached
+ * signature for each of them.
  */
 export async function writeExtras(ctx: ExtrasContext): Promise<ArtifactRecord[]> {
+  const { input, signer } = ctx;
   const added: ArtifactRecord[] = [];
-  added.push(
-    await writeSmall(ctx, 'image.yaml', 'definition', stringify(ctx.input.plan.definition, { sortMapEntries: true, lineWidth: 0 })),
-  );
-  const sums = await ctx.time('pack.checksums', () => writeSmall(ctx, 'SHA256SUMS', 'checksums', sha256sums([...ctx.artifacts, ...added])));
-  added.push(sums);
+  added.push(await writeSmall(ctx, 'image.yaml', 'definition', stringify(input.plan.definition, { sortMapEntries: true, lineWidth: 0 })));
+  const sbom = await ctx.time('pack.sbom', async () => {
+    const found = await readInstalledPackages(input.rootfs, input.plan.definition.image.distribution, input.sink, ctx.signal);
+    return spdxDocument(input.plan.definition, found, input.sourceDateEpoch);
+  });
+  added.push(await writeSmall(ctx, 'sbom.spdx.json', 'sbom', sbom));
+  added.push(await writeSmall(ctx, 'SHA256SUMS', 'checksums', sha256sums([...ctx.artifacts, ...added])));
+  if (signer !== null) {
+    const signed = [...ctx.artifacts, ...added];
+    await ctx.time('pack.sign', async () => {
+      for (const a of signed) {
+        const asc = ctx.out(`${a.name}.asc`);
+        await signer.sign(join(input.outDir, a.name), asc, ctx.signal);
+        const { sha256, size } = await sha256File(asc);
+        added.push({ name: `${a.name}.asc`, size, sha256, role: 'signature' });
+      }
+    });
+  }
   return added;
 }

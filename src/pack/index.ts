@@ -15,6 +15,7 @@ import { tarball, tarMembers } from './small-tar.js';
 import { deviceExcludes, walkRoot } from './walk.js';
 import { readXattrs } from './xattrs.js';
 import { writeExtras } from './extras.js';
+import { Signer } from './sign.js';
 import type { PackInput, PackResult, SquashfsCompression } from './types.js';
 
 export type { PackInput, PackResult } from './types.js';
@@ -85,7 +86,9 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     );
   }
 
+  let signer: Signer | null = null;
   try {
+    signer = input.sign === undefined ? null : await Signer.open(input.sign, signal);
     const [xattrs, entries] = await time('pack.walk', () =>
       Promise.all([readXattrs(input.rootfs, input.sink, signal), walkRoot(input.rootfs, sde, input.sink, signal)]),
     );
@@ -196,7 +199,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
       });
     }
 
-    const extra = await writeExtras({ input, entries, artifacts, out, time, signal });
+    const extra = await writeExtras({ input, entries, artifacts, out, time, signal, signer });
     artifacts.push(...extra);
     artifacts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const a of artifacts) input.sink.emit({ type: 'artifact', path: join(input.outDir, a.name), size: a.size, sha256: a.sha256 });
@@ -213,6 +216,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     if (input.signal?.aborted) throw input.signal.reason;
     throw e;
   } finally {
+    await signer?.close();
     input.signal?.removeEventListener('abort', onAbort);
   }
 }

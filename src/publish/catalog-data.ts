@@ -1,5 +1,5 @@
 import { buildFormats } from './artifacts.js';
-import { productAliases } from './simplestreams.js';
+import { assignAliases } from './simplestreams.js';
 import type { PublishedBuild } from './tree-scan.js';
 
 /** What the web catalog shows for one product (written to `.kiln/catalog.json`). */
@@ -32,7 +32,8 @@ export interface CatalogData {
 
 export function renderCatalogData(products: Map<string, PublishedBuild[]>, now: Date): CatalogData {
   const out: CatalogProduct[] = [];
-  for (const builds of products.values()) {
+  const aliases = assignAliases(products);
+  for (const [key, builds] of products) {
     const b = builds[0];
     if (!b) continue;
     const r = b.record;
@@ -48,7 +49,7 @@ export function renderCatalogData(products: Map<string, PublishedBuild[]>, now: 
       os: r.os || r.product.distribution,
       releaseTitle: r.releaseTitle || r.product.release,
       description: r.description ?? '',
-      aliases: f.incus || f.unified ? productAliases(r) : [],
+      aliases: f.incus || f.unified ? (aliases.get(key) ?? []) : [],
       userConfig: Boolean(r.userConfig),
       builds: builds.length,
       latest: {

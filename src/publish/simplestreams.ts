@@ -1,6 +1,6 @@
 import type { BuildRecord } from '../build/record.js';
 import { findArtifact, type ArtifactRole } from './artifacts.js';
-import { productKey, serialHasDate } from './names.js';
+import { serialHasDate } from './names.js';
 import type { PublishedBuild } from './tree-scan.js';
 
 export interface StreamItem {
@@ -53,6 +53,33 @@ export function productAliases(r: BuildRecord): string[] {
   return [...new Set(out.filter((a) => /^[A-Za-z0-9][A-Za-z0-9_.+/-]*$/.test(a)))];
 }
 
+/**
+ * Aliases per product key. An alias must name one image per architecture,
+ * so when several products of one architecture claim it (e.g. `debian/12`
+ * from both the default and the cloud variant), the default variant keeps
+ * it, else the first product in key order.
+ */
+export function assignAliases(products: Map<string, PublishedBuild[]>): Map<string, string[]> {
+  const wanted = new Map<string, string[]>();
+  const owner = new Map<string, string>();
+  for (const [key, builds] of products) {
+    const r = builds[0]!.record;
+    const aliases = productAliases(r);
+    wanted.set(key, aliases);
+    for (const a of aliases) {
+      const slot = `${r.product.arch}\0${a}`;
+      const current = owner.get(slot);
+      if (current === undefined || (r.product.variant === 'default' && !current.endsWith(':default'))) owner.set(slot, key);
+    }
+  }
+  const out = new Map<string, string[]>();
+  for (const [key, aliases] of wanted) {
+    const arch = products.get(key)![0]!.record.product.arch;
+    out.set(key, aliases.filter((a) => owner.get(`${arch}\0${a}`) === key));
+  }
+  return out;
+}
+
 function item(b: PublishedBuild, role: ArtifactRole, ftype: string): StreamItem | undefined {
   const a = findArtifact(b.record, role);
   if (!a) return undefined;
@@ -92,7 +119,8 @@ function versionItems(b: PublishedBuild): Record<string, StreamItem> {
 export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date): { index: StreamIndex; images: StreamImages } {
   const updated = now.toUTCString();
   const out: Record<string, StreamProduct> = {};
-  for (const builds of products.values()) {
+  const aliases = assignAliases(products);
+  for (const [key, builds] of products) {
     const versions: StreamProduct['versions'] = {};
     for (const b of builds) {
       if (!serialHasDate(b.record.serial)) continue;
@@ -101,8 +129,8 @@ export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date
     }
     if (Object.keys(versions).length === 0) continue;
     const r = builds[0]!.record as RecordWithRequirements;
-    out[productKey(r.product)] = {
-      aliases: productAliases(r).join(','),
+    out[key] = {
+      aliases: (aliases.get(key) ?? []).join(','),
       arch: r.product.arch,
       os: r.os || r.product.distribution,
       release: r.product.release,

@@ -39,7 +39,7 @@ article{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1rem;mar
 article h2{margin:0 0 .4rem 0;font-size:1.15rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0}
 dt{color:#555}dd{margin:0}
-pre{background:#f0eeeb;padding:.5rem;overflow-x:auto;margin:.3rem 0}
+pre{background:#f0eeeb;padding:.5rem;margin:.3rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
 code{font-family:ui-monospace,monospace;font-size:.9rem}
 .formats span{display:inline-block;background:#e6e1da;border-radius:3px;padding:0 .4rem;margin-right:.3rem}
 section.setup{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1rem}

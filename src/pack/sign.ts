@@ -57,7 +57,10 @@ export class Signer {
   }
 
   async close(): Promise<void> {
-    if (this.home) await rm(this.home, { recursive: true, force: true });
+    if (this.home === null) return;
+    // gpg started an agent for the throw-away keyring: stop it with the keyring.
+    await execa('gpgconf', ['--kill', 'all'], { env: this.env, reject: false });
+    await rm(this.home, { recursive: true, force: true });
   }
 }
 

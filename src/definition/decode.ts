@@ -47,10 +47,16 @@ export function describeSchema(s: SchemaNode): string {
   }
 }
 
+/** A value as messages show it: one line, at most 40 characters. */
+export function shortValue(value: string): string {
+  const first = value.split('\n')[0]!;
+  return first.length > 40 ? `${first.slice(0, 37)}...` : first === value ? value : `${first}...`;
+}
+
 function describeNode(n: TreeNode): string {
   if (n.kind === 'map') return 'a map';
   if (n.kind === 'seq') return 'a list';
-  const v = n.value.length > 40 ? `${n.value.slice(0, 37)}...` : n.value;
+  const v = shortValue(n.value);
   if (n.style === 'single' || n.style === 'double') return `the quoted string '${v}'`;
   if (n.style === 'literal' || n.style === 'folded') return 'a block of text';
   return `'${v}'`;
@@ -99,7 +105,7 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     }
     if (s.enum && !s.enum.includes(v)) {
       const note = s.enumNotes?.[v];
-      const shown = v.length > 40 ? `${v.slice(0, 37)}...` : v;
+      const shown = shortValue(v);
       report(node.pos, path, `unknown value '${shown}'${note ? `: ${note}` : didYouMean(v, s.enum)}; allowed: ${s.enum.join(', ')}`);
       return v;
     }

@@ -34,12 +34,13 @@ function convert(s: SchemaNode): Json {
   }
 }
 
+/** A JSON Schema document for any schema written in the validator's data format. */
+export function toJsonSchema(schema: SchemaNode, title: string): Json {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', title, ...convert(schema) };
+}
+
 export function definitionJsonSchema(): Json {
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: 'kiln image definition',
-    ...convert(DEFINITION_SCHEMA),
-  };
+  return toJsonSchema(DEFINITION_SCHEMA, 'kiln image definition');
 }
 
 /** The text of schema/definition.schema.json. */

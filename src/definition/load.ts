@@ -79,11 +79,11 @@ export function loadDefinitionText(text: string, file: string, opts: LoadOptions
     .update(bytes ?? Buffer.from(text, 'utf8'))
     .digest('hex');
   const parsed = parseTree(text, file);
-  if (parsed.diagnostics.length > 0) throw new DefinitionError(sortDiagnostics(parsed.diagnostics));
+  if (parsed.root === null) throw new DefinitionError(sortDiagnostics(parsed.diagnostics));
 
   const overridden = applyOverrides(parsed.root, opts.overrides ?? [], DEFINITION_SCHEMA, file);
   const decoded = decode(overridden.root, DEFINITION_SCHEMA, file);
-  const diagnostics: Diagnostic[] = [...overridden.diagnostics, ...decoded.diagnostics];
+  const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...overridden.diagnostics, ...decoded.diagnostics];
   const def = decoded.value as unknown as Definition;
   diagnostics.push(...checkRules(def, decoded.positions, decoded.keyPositions, file));
   if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics(diagnostics));

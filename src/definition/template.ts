@@ -692,6 +692,7 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
 
 /** Rendering passes before giving up: a value that renders to itself would loop forever in distrobuilder. */
 const MAX_PASSES = 10;
+const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * Renders `text` against `context` with distrobuilder's rule: while the
@@ -712,6 +713,7 @@ export function renderText(text: string, context: Record<string, unknown>, opts:
       throw e;
     }
     current = out.join('');
+    if (current.length > MAX_OUTPUT) throw new TemplateError(`the output is larger than ${MAX_OUTPUT / 1024 / 1024} MiB (does a value repeat itself?)`, 0, true);
   }
   if (s.literals.length === 0) return current;
   const re = new RegExp(`${PH_OPEN}(\\d+)${PH_CLOSE}`, 'g');

@@ -48,6 +48,7 @@ export interface SeqNode {
 export type TreeNode = ScalarNode | MapNode | SeqNode;
 
 export interface ParsedTree {
+  /** null when the YAML itself is broken (then `diagnostics` says why). */
   root: TreeNode | null;
   diagnostics: Diagnostic[];
 }
@@ -81,6 +82,10 @@ export function parseTree(text: string, file: string): ParsedTree {
   if (diagnostics.length > 0) return { root: null, diagnostics };
 
   const aliasDepth = { n: 0 };
+  // Aliases are expanded into copies; a few nested ones can multiply into
+  // billions of nodes ("billion laughs"), so the total is capped.
+  const budget = { nodes: 0, reported: false };
+  const MAX_NODES = 200_000;
   const convert = (node: YamlNode | null | undefined, fallbackOffset: number, path: string): TreeNode => {
     if (node === null || node === undefined) {
       return scalar('', 'plain', true, posOf(fallbackOffset), posOf);
@@ -104,6 +109,11 @@ export function parseTree(text: string, file: string): ParsedTree {
       }
     }
     const start = node.range?.[0] ?? fallbackOffset;
+    if (++budget.nodes > MAX_NODES) {
+      if (!budget.reported) diagnostics.push({ ...posOf(start), path, message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)` });
+      budget.reported = true;
+      return scalar('', 'plain', true, posOf(start), posOf);
+    }
     if (isMap(node)) {
       const entries: MapEntry[] = [];
       const seen = new Map<string, Pos>();
@@ -140,9 +150,10 @@ export function parseTree(text: string, file: string): ParsedTree {
     return scalar('', 'plain', true, posOf(start), posOf);
   };
 
+  // Problems found while converting (duplicate keys, bad aliases) do not stop
+  // validation: the rest of the file is still checked.
   const root = convert(doc.contents as YamlNode | null, 0, '');
-  // Paths are filled in by the validator; here positions only.
-  return { root, diagnostics: diagnostics.map((d) => ({ ...d, file })) };
+  return { root, diagnostics };
 }
 
 function parseAll(text: string, lc: LineCounter): Document.Parsed[] {

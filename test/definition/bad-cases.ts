@@ -381,6 +381,11 @@ export const BAD_CASES: BadCase[] = [
     expected: ["bad.yaml:8:1: source: duplicate key 'source' (first defined at line 5, column 1)"],
   },
   {
+    name: 'a duplicate key together with an unknown key',
+    text: BASE.replace('  architecture: amd64', '  architecture: amd64\n  release: "1.37"\n  varaint: cloud'),
+    expected: ["bad.yaml:5:3: image.release: duplicate key 'release' (first defined at line 3, column 3)", `bad.yaml:6:3: image.varaint: unknown key 'varaint' (did you mean 'variant'?); allowed: ${IMAGE_KEYS}`],
+  },
+  {
     name: 'two YAML documents',
     text: `${BASE}---\nimage:\n  distribution: x\n`,
     expected: ['bad.yaml:8:1: a definition is a single YAML document; remove the second document'],

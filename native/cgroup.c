@@ -388,7 +388,7 @@ static bool wanted_v1(const char *ctrl, const struct kr_spec *spec)
 	if (strcmp(ctrl, "cpu") == 0)
 		return spec->cpu_milli > 0;
 	if (strcmp(ctrl, "devices") == 0)
-		return spec->uid_map.n == 0;
+		return spec->uid_map.n == 0 && kr_spec_keeps_cap(spec, "mknod");
 	/* pids: always, it tracks and kills the whole tree. */
 	return true;
 }
@@ -414,7 +414,6 @@ struct kr_cgroup *kr_cgroup_create(const struct kr_spec *spec)
 		parent = join(mnt, own, NULL);
 		if (parent && v2_usable(parent)) {
 			cg->v2 = true;
-			remove_stale(parent, true);
 			if (add_dir(cg, join(parent, "/", name)) < 0 ||
 			    set_limits_v2(cg, spec) < 0)
 				goto fail;
@@ -443,7 +442,6 @@ struct kr_cgroup *kr_cgroup_create(const struct kr_spec *spec)
 		parent = join(mnt, own, NULL);
 		if (!parent)
 			goto fail;
-		remove_stale(parent, false);
 		if (!wanted_v1(ctrl, spec))
 			continue;
 		idx = add_dir(cg, join(parent, "/", name));
@@ -468,6 +466,30 @@ fail:
 	free(parent);
 	kr_cgroup_destroy(cg);
 	return NULL;
+}
+
+/*
+ * Every run (not only those that make a cgroup) sweeps the cgroups whose
+ * monitor was killed, in each hierarchy it could have used.
+ */
+void kr_cgroup_remove_stale(void)
+{
+	char *mnt, *own, *parent;
+	size_t i;
+
+	for (i = 0; i <= sizeof(v1_controllers) / sizeof(*v1_controllers);
+	     i++) {
+		const char *ctrl = i == 0 ? NULL : v1_controllers[i - 1];
+
+		mnt = cgroup_mount(ctrl);
+		own = own_path(ctrl);
+		parent = mnt && own ? join(mnt, own, NULL) : NULL;
+		if (parent)
+			remove_stale(parent, ctrl == NULL);
+		free(parent);
+		free(mnt);
+		free(own);
+	}
 }
 
 int kr_cgroup_attach(struct kr_cgroup *cg, pid_t pid)

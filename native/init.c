@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +42,17 @@ static const char *cap_names[] = {
  * What package managers and maintainer scripts use: file ownership and
  * modes (chown, dac_*, fowner, fsetid, setfcap for setcap in postinst),
  * switching users (setuid, setgid, kill, audit_write for useradd/su),
- * device nodes (mknod, opening them is still limited by the devices
- * cgroup), chroot (debootstrap second stage, update-initramfs), mlock
- * (gpg). Not kept: sys_admin (mount, a fresh read-write sysfs, namespaces),
- * sys_ptrace, sys_module, sys_rawio, sys_time, net_admin, bpf, perfmon and
- * the rest. A step that needs one names it (RunSpec.capabilities).
+ * chroot (debootstrap second stage, update-initramfs), mlock (gpg).
+ * Not kept: sys_admin (mount, a fresh read-write sysfs, namespaces),
+ * mknod (a root step could make and open a host disk node), sys_ptrace,
+ * sys_module, sys_rawio, sys_time, net_admin, bpf, perfmon and the rest.
+ * A step that needs one names it (RunSpec.capabilities); mknod then comes
+ * with a devices cgroup that lets only harmless nodes be opened.
  */
 static const char *default_caps[] = {
 	"chown", "dac_override", "dac_read_search", "fowner", "fsetid",
 	"kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw",
-	"ipc_lock", "sys_chroot", "mknod", "lease", "audit_write", "setfcap",
+	"ipc_lock", "sys_chroot", "lease", "audit_write", "setfcap",
 };
 
 static int cap_number(const char *name)
@@ -212,7 +214,27 @@ static void noop_handler(int sig)
 	(void)sig;
 }
 
-int kr_init_main(const struct kr_spec *spec, int report_fd)
+/* Waits until the monitor has put us in our cgroup. */
+static int wait_for_cgroup(int sync_fd)
+{
+	char c;
+	ssize_t n;
+
+	do {
+		n = read(sync_fd, &c, 1);
+	} while (n < 0 && errno == EINTR);
+	(void)close(sync_fd);
+	if (n != 1)
+		return -1; /* the monitor failed or died: it reports why */
+
+	/* Our cgroup becomes the root of the step's cgroup view. */
+	if (unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
+		return kr_syserror("unshare CLONE_NEWCGROUP");
+
+	return 0;
+}
+
+int kr_init_main(const struct kr_spec *spec, int report_fd, int sync_fd)
 {
 	static char *default_env[] = { (char *)"PATH=" DEFAULT_PATH, NULL };
 	struct sigaction sa;
@@ -230,7 +252,7 @@ int kr_init_main(const struct kr_spec *spec, int report_fd)
 		return 1;
 	if (spec->script && write_script(spec->script) < 0)
 		return 1;
-	if (harden(spec) < 0)
+	if (harden(spec) < 0 || wait_for_cgroup(sync_fd) < 0)
 		return 1;
 	env = spec->env.n ? spec->env.v : default_env;
 

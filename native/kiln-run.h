@@ -68,10 +68,13 @@ int kr_overlay_workdir(const char *upper, char *buf, size_t size);
 
 /* spec.c */
 int kr_spec_read(int fd, struct kr_spec *spec);
+bool kr_spec_keeps_cap(const struct kr_spec *spec, const char *name);
+bool kr_spec_needs_cgroup(const struct kr_spec *spec);
 
 /* cgroup.c */
 struct kr_cgroup;
 struct kr_cgroup *kr_cgroup_create(const struct kr_spec *spec);
+void kr_cgroup_remove_stale(void);
 int kr_cgroup_attach(struct kr_cgroup *cg, pid_t pid);
 bool kr_cgroup_oom_killed(struct kr_cgroup *cg);
 void kr_cgroup_destroy(struct kr_cgroup *cg);
@@ -80,6 +83,6 @@ void kr_cgroup_destroy(struct kr_cgroup *cg);
 int kr_container_setup(const struct kr_spec *spec);
 
 /* init.c */
-int kr_init_main(const struct kr_spec *spec, int report_fd);
+int kr_init_main(const struct kr_spec *spec, int report_fd, int sync_fd);
 
 #endif /* __KILN_RUN_H */

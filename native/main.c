@@ -108,17 +108,13 @@ static int child_main(const struct kr_spec *spec, int sync_r, int report_w)
 	/* Set after the uid change, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return kr_syserror("prctl PR_SET_PDEATHSIG");
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLHUP) &&
+	    !(pfd.revents & POLLIN))
 		return 1; /* the monitor died before PDEATHSIG was armed */
-	(void)close(sync_r);
-
-	/* Now that we are in our cgroup, it becomes the namespace's root. */
-	if (unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
-		return kr_syserror("unshare CLONE_NEWCGROUP");
 	if (!spec->net_host && lo_up() < 0)
 		return 1;
 
-	return kr_init_main(spec, report_w);
+	return kr_init_main(spec, report_w, sync_r);
 }
 
 static int run_idmap_tool(const char *tool, pid_t pid,
@@ -489,9 +485,19 @@ static pid_t start_child(struct monitor *m)
 
 	if (spec->uid_map.n && set_idmaps(pid, spec) < 0)
 		goto fail;
+	if (kr_write_all(syncp[1], &go, 1) < 0) {
+		kr_syserror("start the container");
+		goto fail;
+	}
+	/*
+	 * On cgroup v1 this waits for an RCU grace period; the container
+	 * builds its root meanwhile and only forks the step after `c`.
+	 */
 	if (m->cg && kr_cgroup_attach(m->cg, pid) < 0)
 		goto fail;
-	if (kr_write_all(syncp[1], &go, 1) < 0) {
+	go = 'c';
+	/* EPIPE: the container's setup failed; the event loop reports why. */
+	if (kr_write_all(syncp[1], &go, 1) < 0 && errno != EPIPE) {
 		kr_syserror("start the container");
 		goto fail;
 	}
@@ -546,7 +552,9 @@ int main(int argc, char *argv[])
 
 	if (prepare_overlay(&spec) < 0)
 		goto out;
-	if (geteuid() == 0 || spec.memory || spec.pids || spec.cpu_milli) {
+	if (geteuid() == 0)
+		kr_cgroup_remove_stale();
+	if (kr_spec_needs_cgroup(&spec)) {
 		m.cg = kr_cgroup_create(&spec);
 		if (!m.cg)
 			goto cleanup;

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "kiln-run.h"
@@ -141,6 +142,30 @@ static int spec_check(const struct kr_spec *spec)
 	}
 
 	return 0;
+}
+
+bool kr_spec_keeps_cap(const struct kr_spec *spec, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < spec->caps_keep.n; i++)
+		if (strcasecmp(spec->caps_keep.v[i], name) == 0 ||
+		    strcasecmp(spec->caps_keep.v[i], "all") == 0)
+			return true;
+
+	return false;
+}
+
+/*
+ * A cgroup is made when it enforces something: a limit, or (for a step
+ * that may mknod as real root) the devices allow-list. The pid namespace
+ * alone already guarantees the whole tree dies; on cgroup v1 moving a task
+ * into a cgroup costs an RCU grace period, so it is not paid for nothing.
+ */
+bool kr_spec_needs_cgroup(const struct kr_spec *spec)
+{
+	return spec->memory > 0 || spec->pids > 0 || spec->cpu_milli > 0 ||
+	       (spec->uid_map.n == 0 && kr_spec_keeps_cap(spec, "mknod"));
 }
 
 int kr_spec_read(int fd, struct kr_spec *spec)

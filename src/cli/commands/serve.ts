@@ -59,6 +59,18 @@ Runs until SIGINT or SIGTERM, then lets requests in flight finish.`,
       maxConnections,
       sink: ctx.sink,
     });
+    // Handlers go in before anything is printed: whoever reads the output may signal at once.
+    const stopped = new Promise<string>((resolve) => {
+      const stop = (sig: string) => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve(sig);
+      };
+      const onInt = () => stop('SIGINT');
+      const onTerm = () => stop('SIGTERM');
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
+    });
     const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
     const address: PublicAddress = { host: shownHost, port: server.httpsPort, prefix: server.prefix };
     const catalog = await readCatalog(tree);
@@ -90,17 +102,7 @@ Runs until SIGINT or SIGTERM, then lets requests in flight finish.`,
       ];
       ctx.stdout.write(`${lines.join('\n')}\n`);
     }
-    const signal = await new Promise<string>((resolve) => {
-      const stop = (sig: string) => {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        resolve(sig);
-      };
-      const onInt = () => stop('SIGINT');
-      const onTerm = () => stop('SIGTERM');
-      process.once('SIGINT', onInt);
-      process.once('SIGTERM', onTerm);
-    });
+    const signal = await stopped;
     ctx.sink.emit({ type: 'log', level: 'info', message: `${signal}: finishing requests in flight` });
     await server.close();
     if (!ctx.json) ctx.stdout.write('kiln serve: stopped\n');

@@ -3,14 +3,18 @@
  * EventSink; the CLI picks a sink that draws on a TTY, prints plain lines, or
  * writes one JSON object per line (`--json`).
  */
-export type KilnEvent =
+type KilnEventBody =
   | { type: 'stage'; stage: string; status: 'start' | 'done' | 'failed'; durationMs?: number }
   | { type: 'step'; step: string; status: 'start' | 'done' | 'failed'; durationMs?: number; exitCode?: number }
   | { type: 'progress'; task: string; done: number; total?: number; unit: 'bytes' | 'entries' | 'items' }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; step?: string }
   | { type: 'output'; step: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'artifact'; path: string; size: number; sha256: string }
-  | { type: 'result'; status: 'ok' | 'failed' | 'skipped'; message?: string; [k: string]: unknown };
+  | { type: 'result'; status: 'ok' | 'failed' | 'skipped'; message?: string; [k: string]: unknown }
+  | { type: 'build'; status: 'queued' | 'start' | 'published' | 'unchanged' | 'failed' | 'quarantined'; reason?: string; durationMs?: number };
+
+/** Every event; in catalog runs each carries the id (`dist:release:arch:variant`) of its build. */
+export type KilnEvent = KilnEventBody & { build?: string };
 
 export interface EventSink {
   emit(event: KilnEvent): void;

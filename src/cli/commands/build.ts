@@ -8,7 +8,9 @@ import type { OutputFormat, SquashfsCompression, TarCompression } from '../../pa
 const USAGE =
   'kiln build DEFINITION [-o key=value]... [--out DIR] [--cache-dir DIR] [--work-dir DIR] ' +
   '[--formats lxc,incus,unified] [--compression xz|zstd|gzip|none[:LEVEL]] ' +
-  '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--strict-templates] [--keep-work] [--json]';
+  '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--serial SERIAL] [--strict-templates] [--keep-work] [--json]\n' +
+  '       kiln build --catalog FILE [--only PATTERN] [--jobs N] [--force] [--test [--test-timeout SECONDS]] ' +
+  '[--quarantine DIR] [--out DIR] [--serial SERIAL] [...same output options] [--json]';
 
 const FORMATS: OutputFormat[] = ['lxc', 'incus', 'unified'];
 
@@ -65,9 +67,31 @@ const command: Command = {
         sign: { type: 'string' },
         'strict-templates': { type: 'boolean', default: false },
         'keep-work': { type: 'boolean', default: false },
+        serial: { type: 'string' },
+        catalog: { type: 'string' },
+        only: { type: 'string' },
+        jobs: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        test: { type: 'boolean', default: false },
+        'test-timeout': { type: 'string', default: '120' },
+        quarantine: { type: 'string' },
       },
       USAGE,
     );
+    if (values.catalog !== undefined) {
+      if (positionals.length !== 0) throw new UsageError(`--catalog builds the definitions named in the catalog; give no definition file\nusage: ${USAGE}`);
+      const { runCatalogCommand } = await import('../catalog-command.js');
+      return runCatalogCommand(ctx, values, {
+        formats: parseFormats,
+        compression: parseCompression,
+        squashfs: parseSquashfsCompression,
+        sourceDateEpoch: sourceDateEpochFromEnv,
+      });
+    }
+    for (const flag of ['only', 'jobs', 'quarantine'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --catalog`);
+    }
+    if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');
     if (positionals.length !== 1) throw new UsageError(`give exactly one definition file\nusage: ${USAGE}`);
     const formats = parseFormats(values.formats as string);
     const compression = parseCompression(values.compression as string);
@@ -85,7 +109,7 @@ const command: Command = {
       const sde = sourceDateEpochFromEnv();
       const { record, dir } = await buildImage({
         definitionFile: positionals[0] as string,
-        overrides: (values.option as string[] | undefined) ?? [],
+        overrides: [...((values.option as string[] | undefined) ?? []), ...(values.serial ? [`image.serial=${values.serial as string}`] : [])],
         strictTemplates: values['strict-templates'] as boolean,
         out: values.out as string,
         cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),

@@ -1,0 +1,183 @@
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import { buildArtifacts, BuildUnchanged, prepareBuild, stage, type BuildOptions, type BuiltImage } from '../build/index.js';
+import { productKey } from '../publish/names.js';
+import { pruneTree, publishBuild } from '../publish/index.js';
+import { readPruneState } from '../publish/prune-state.js';
+import { scanTree } from '../publish/tree-scan.js';
+import type { BuildRecord } from '../build/record.js';
+import type { SquashfsCompression, TarCompression } from '../pack/types.js';
+import { isKilnError } from '../util/errors.js';
+import { nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
+import { KILN_VERSION } from '../util/version.js';
+import { bootTest } from './boot-test.js';
+import { LogFileSink } from './log-sink.js';
+import { expandCatalog } from './matrix.js';
+import { writeReport, type BuildReport, type CatalogReport } from './report.js';
+import type { Catalog, Combination } from './types.js';
+
+export interface CatalogRunOptions {
+  catalog: Catalog;
+  only?: string;
+  jobs: number;
+  force: boolean;
+  /** Boot-test every image with the real LXC client before publishing. */
+  test: boolean;
+  testTimeoutSeconds: number;
+  out: string;
+  cacheDir: string;
+  workParent: string;
+  /** Where images that fail the boot test are kept, with their logs. */
+  quarantine: string;
+  /** One serial for every build of the run. */
+  serial: string;
+  compression: TarCompression;
+  squashfsCompression: SquashfsCompression;
+  sign?: string;
+  strictTemplates: boolean;
+  sourceDateEpoch?: number;
+  sink: EventSink;
+  signal?: AbortSignal;
+}
+
+/** A machine's default parallelism: its cores, but no more builds than 4 GiB of memory each allows. */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(os.availableParallelism(), Math.floor(os.totalmem() / 2 ** 32)));
+}
+
+function fileSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]+/g, '_');
+}
+
+/** Tags every event of one build with its id. */
+function tagged(sink: EventSink, build: string): EventSink {
+  return { emit: (e: KilnEvent) => sink.emit({ ...e, build }) };
+}
+
+/**
+ * Builds every combination of a catalog: in parallel (p-queue), each in its
+ * own work dir, container and log file; a failing build never stops or
+ * touches the others. Unchanged inputs are skipped; with `test`, only images
+ * that boot under the real LXC client are published, the others are kept in
+ * quarantine. Writes report.json and report.html under `<out>/reports/`.
+ */
+export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport> {
+  const started = new Date();
+  const runId = opts.serial.replace(/:/g, '');
+  const reportDir = path.join(opts.out, 'reports', runId);
+  const logDir = path.join(reportDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const combinations = expandCatalog(opts.catalog, opts.only);
+  const pending = new Set((await readPruneState(path.resolve(opts.out))).pending.map((p) => p.path));
+  const published = await scanTree(path.resolve(opts.out), { exclude: pending, sink: nullSink });
+  const newest = new Map<string, BuildRecord>([...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]));
+
+  for (const c of combinations) opts.sink.emit({ type: 'build', build: c.id, status: 'queued' });
+  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
+  const reports = await Promise.all(
+    combinations.map((c) => queue.add(() => runOne(c, opts, newest, logDir), { throwOnTimeout: true })),
+  );
+
+  const keep = Math.min(...opts.catalog.entries.map((e) => e.keep));
+  if (reports.some((r) => r.status === 'published')) {
+    await pruneTree({ tree: opts.out, keep, graceMs: opts.catalog.graceMs, sink: opts.sink });
+  }
+  const report: CatalogReport = {
+    kiln: KILN_VERSION,
+    run: runId,
+    serial: opts.serial,
+    catalog: path.resolve(opts.catalog.file),
+    started: started.toISOString(),
+    durationMs: Date.now() - started.getTime(),
+    builds: reports,
+  };
+  await writeReport(path.join(opts.out, 'reports'), reportDir, report);
+  return report;
+}
+
+async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<string, BuildRecord>, logDir: string): Promise<BuildReport> {
+  const started = Date.now();
+  const logFile = path.join(logDir, `${fileSafe(c.id)}.log`);
+  const fileSink = new LogFileSink(logFile);
+  const sink = teeSink(fileSink, tagged(opts.sink, c.id));
+  const timings: Record<string, number> = {};
+  const report: BuildReport = { id: c.id, status: 'failed', durations: timings, sizes: {}, log: path.relative(path.dirname(logDir), logFile) };
+  const finish = (status: BuildReport['status'], reason?: string): BuildReport => {
+    report.status = status;
+    if (reason) report.reason = reason;
+    report.durationMs = Date.now() - started;
+    sink.emit({ type: 'build', status, durationMs: report.durationMs, ...(reason ? { reason } : {}) });
+    return report;
+  };
+  sink.emit({ type: 'build', status: 'start' });
+  let workParent: string | undefined;
+  let built: BuiltImage | undefined;
+  try {
+    await mkdir(opts.workParent, { recursive: true });
+    workParent = await mkdtemp(path.join(opts.workParent, 'kiln-catalog-'));
+    const buildOpts: BuildOptions = {
+      definitionFile: c.entry.definition,
+      overrides: [...c.overrides, `image.serial=${opts.serial}`],
+      strictTemplates: opts.strictTemplates,
+      out: opts.out,
+      cacheDir: opts.cacheDir,
+      workParent,
+      formats: c.entry.formats,
+      compression: opts.compression,
+      squashfsCompression: opts.squashfsCompression,
+      sink,
+      ...(opts.sign ? { sign: opts.sign } : {}),
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
+    const prepared = await prepareBuild(buildOpts, timings);
+    const def = prepared.plan.definition;
+    const key = productKey({ distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant });
+    const previous = newest.get(key);
+    const unchanged = async (digest: string): Promise<boolean> => {
+      report.inputDigest = digest;
+      return !opts.force && previous?.inputDigest === digest;
+    };
+    try {
+      built = await buildArtifacts(prepared, buildOpts, unchanged, timings);
+    } catch (e) {
+      if (e instanceof BuildUnchanged) {
+        report.serial = previous?.serial;
+        return finish('unchanged', `same inputs as the published build ${previous?.serial}`);
+      }
+      throw e;
+    }
+    report.serial = built.record.serial;
+    report.sizes = Object.fromEntries(built.record.artifacts.map((a) => [a.name, a.size]));
+    let stagingDir = built.stagingDir;
+    if (opts.test && c.entry.formats.includes('lxc')) {
+      const testWork = path.join(workParent, 'boot-test');
+      await mkdir(testWork);
+      const result = await stage('test', sink, timings, () =>
+        bootTest({ stagingDir, record: built!.record, workDir: testWork, timeoutSeconds: opts.testTimeoutSeconds, sink, log: (l) => fileSink.write(l) }),
+      );
+      stagingDir = result.buildDir;
+      if (!result.ok) {
+        const q = path.join(opts.quarantine, fileSafe(c.id), built.record.serial.replace(/:/g, ''));
+        await rm(q, { recursive: true, force: true });
+        await mkdir(path.dirname(q), { recursive: true });
+        await cp(stagingDir, q, { recursive: true });
+        await cp(logFile, path.join(q, 'build.log'));
+        report.quarantine = q;
+        return finish('quarantined', result.reason);
+      }
+    }
+    const { dir } = await stage('publish', sink, timings, () => publishBuild({ tree: opts.out, stagingDir, record: built!.record, sink }));
+    report.dir = path.relative(opts.out, dir);
+    return finish('published');
+  } catch (e) {
+    const reason = isKilnError(e) ? [e.message, ...e.details].join('\n') : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    fileSink.write(`error: ${reason}`);
+    return finish('failed', reason.split('\n')[0]);
+  } finally {
+    await built?.dispose();
+    if (workParent) await rm(workParent, { recursive: true, force: true });
+  }
+}

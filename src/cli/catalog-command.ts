@@ -1,0 +1,72 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandContext } from './command.js';
+import { UsageError } from '../util/errors.js';
+import { defaultCacheDir } from '../build/index.js';
+import { loadCatalog } from '../catalog/load.js';
+import { CatalogView } from '../catalog/live-view.js';
+import { defaultJobs, runCatalog } from '../catalog/run.js';
+import { defaultSerial } from '../definition/index.js';
+import type { OutputFormat, SquashfsCompression, TarCompression } from '../pack/types.js';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Parsers {
+  formats(v: string): OutputFormat[];
+  compression(v: string): TarCompression;
+  squashfs(v: string): SquashfsCompression;
+  sourceDateEpoch(): number | undefined;
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: '${v}' is not a positive whole number`);
+  return n;
+}
+
+/** `kiln build --catalog FILE`: every combination of the catalog, with a live view and a report. */
+export async function runCatalogCommand(ctx: CommandContext, values: Values, parse: Parsers): Promise<number> {
+  if (values.option !== undefined) throw new UsageError('-o goes into the catalog entries (options:), not on the command line, with --catalog');
+  const catalog = await loadCatalog(values.catalog as string);
+  const out = values.out as string;
+  const view = ctx.json ? undefined : new CatalogView(process.stderr);
+  const sink = view ?? ctx.sink;
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => controller.abort(new Error(`interrupted by ${sig}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const sde = parse.sourceDateEpoch();
+    const report = await runCatalog({
+      catalog,
+      jobs: values.jobs !== undefined ? positiveInt(values.jobs as string, '--jobs') : defaultJobs(),
+      force: values.force as boolean,
+      test: values.test as boolean,
+      testTimeoutSeconds: positiveInt(values['test-timeout'] as string, '--test-timeout'),
+      out,
+      cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+      workParent: (values['work-dir'] as string | undefined) ?? os.tmpdir(),
+      quarantine: (values.quarantine as string | undefined) ?? path.join(out, '.kiln', 'quarantine'),
+      serial: (values.serial as string | undefined) ?? defaultSerial(new Date()),
+      compression: parse.compression(values.compression as string),
+      squashfsCompression: parse.squashfs(values['squashfs-compression'] as string),
+      strictTemplates: values['strict-templates'] as boolean,
+      sink,
+      signal: controller.signal,
+      ...(values.only !== undefined ? { only: values.only as string } : {}),
+      ...(values.sign ? { sign: values.sign as string } : {}),
+      ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+    });
+    view?.close();
+    const count = (s: string): number => report.builds.filter((b) => b.status === s).length;
+    const failed = count('failed') + count('quarantined');
+    const summary = `catalog run ${report.run}: ${count('published')} published, ${count('unchanged')} unchanged, ${count('quarantined')} quarantined, ${count('failed')} failed; report ${path.join(out, 'reports', report.run, 'report.html')}`;
+    ctx.sink.emit({ type: 'result', status: failed > 0 ? 'failed' : 'ok', message: summary, report: path.join(out, 'reports', report.run, 'report.json') });
+    if (report.builds.length === 0) ctx.sink.emit({ type: 'log', level: 'warn', message: `no combination of ${catalog.file} matches --only ${String(values.only)}` });
+    return failed > 0 ? 1 : 0;
+  } finally {
+    view?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

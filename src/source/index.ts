@@ -1,9 +1,12 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { SourceContext, SourceRecord } from './types.js';
 import { downloaders } from './downloaders/index.js';
 import { SourceError } from './errors.js';
 
 export { SourceError, VerificationError, UnsafeArchiveError } from './errors.js';
 export { downloaders } from './downloaders/index.js';
+export { defaultCacheDir } from './cache-dir.js';
 
 /**
  * Runs the plan's source step: fills `ctx.rootfs` (an empty directory the
@@ -16,5 +19,21 @@ export async function fetchSource(ctx: SourceContext): Promise<SourceRecord> {
     const known = [...downloaders.keys()].sort().join(', ');
     throw new SourceError(`source.downloader: unknown downloader "${name}"; known downloaders: ${known}`);
   }
-  return downloader.fetch(ctx);
+  try {
+    return await downloader.fetch(ctx);
+  } catch (e) {
+    await emptyDirectory(ctx.rootfs);
+    throw e;
+  }
+}
+
+/** Nothing half-unpacked stays behind; the directory itself belongs to the caller. */
+async function emptyDirectory(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.map((n) => rm(path.join(dir, n), { recursive: true, force: true })));
 }

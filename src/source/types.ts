@@ -29,6 +29,8 @@ export interface SourceContext {
   workDir: string;
   sink: EventSink;
   signal?: AbortSignal;
+  /** Caps on what an archive may expand to (defaults: 16 GiB, 4M entries). */
+  limits?: { maxBytes?: number; maxEntries?: number };
 }
 
 /** What a probe needs: no root, no downloads beyond small index files. */

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kiln-run.h"
@@ -29,6 +30,8 @@
 
 static const char *dev_nodes[] = { "null", "zero", "full", "random",
 				   "urandom", "tty" };
+static const unsigned int dev_numbers[][2] = { { 1, 3 }, { 1, 5 }, { 1, 7 },
+					       { 1, 8 }, { 1, 9 }, { 5, 0 } };
 #define NDEV (sizeof(dev_nodes) / sizeof(*dev_nodes))
 
 struct host_fds {
@@ -213,14 +216,31 @@ static int open_host_fds(const struct kr_spec *spec, struct host_fds *h)
 	char path[64];
 	size_t i;
 
+	if (spec->net_host &&
+	    open_host("/etc/resolv.conf", &h->resolv, false) < 0)
+		return -1;
+	h->binds = calloc(spec->nbinds + 1, sizeof(int));
+	if (!h->binds)
+		return kr_syserror("alloc bind fds");
+	for (i = 0; i < spec->nbinds; i++)
+		h->binds[i] = -1;
+	h->nbinds = spec->nbinds;
+	for (i = 0; i < spec->nbinds; i++)
+		if (open_host(spec->binds[i].src, &h->binds[i], true) < 0)
+			return -1;
+
+	/*
+	 * Real root makes device nodes, proc and sysfs after pivot_root; each
+	 * open_tree or fsmount costs a mount namespace of its own.
+	 */
+	if (!spec->uid_map.n)
+		return 0;
+
 	for (i = 0; i < NDEV; i++) {
 		(void)snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
 		if (open_host(path, &h->dev[i], false) < 0)
 			return -1;
 	}
-	if (spec->net_host &&
-	    open_host("/etc/resolv.conf", &h->resolv, false) < 0)
-		return -1;
 	h->proc = new_fs("proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				     MOUNT_ATTR_NOEXEC);
 	if (h->proc < 0)
@@ -235,15 +255,6 @@ static int open_host_fds(const struct kr_spec *spec, struct host_fds *h)
 		(void)open_host("/sys", &h->sys, true);
 	if (h->sys < 0)
 		return kr_syserror("mount sysfs");
-	h->binds = calloc(spec->nbinds + 1, sizeof(int));
-	if (!h->binds)
-		return kr_syserror("alloc bind fds");
-	for (i = 0; i < spec->nbinds; i++)
-		h->binds[i] = -1;
-	h->nbinds = spec->nbinds;
-	for (i = 0; i < spec->nbinds; i++)
-		if (open_host(spec->binds[i].src, &h->binds[i], true) < 0)
-			return -1;
 
 	return 0;
 }
@@ -296,7 +307,8 @@ static int setup_proc(const struct host_fds *h)
 				    "/proc/irq", "/proc/bus" };
 	size_t i;
 
-	if (attach(h->proc, "/proc", 0555) < 0)
+	if (h->proc >= 0 ? attach(h->proc, "/proc", 0555) < 0
+			 : mount_fs("proc", "/proc", MNT_FLAGS_SAFE, NULL, 0555) < 0)
 		return -1;
 	/* Host kernel knobs stay readable but cannot be changed. */
 	for (i = 0; i < sizeof(ro) / sizeof(*ro); i++) {
@@ -315,6 +327,9 @@ static int setup_sys(const struct host_fds *h)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
+	if (h->sys < 0)
+		return mount_fs("sysfs", "/sys", MNT_FLAGS_SAFE | MS_RDONLY, NULL,
+				0555);
 	/* The copy of the host's /sys is read-only all the way down. */
 	if (mount_setattr(h->sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
 			  sizeof(attr)) < 0)
@@ -340,8 +355,15 @@ static int setup_dev(const struct kr_spec *spec, const struct host_fds *h)
 		return -1;
 	for (i = 0; i < NDEV; i++) {
 		(void)snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
-		if (bind_fd(h->dev[i], path, true, false) < 0)
-			return -1;
+		if (h->dev[i] >= 0) {
+			if (bind_fd(h->dev[i], path, true, false) < 0)
+				return -1;
+		} else if (mknod(path, S_IFCHR | 0666,
+				 makedev(dev_numbers[i][0],
+					 dev_numbers[i][1])) < 0 ||
+			   chmod(path, 0666) < 0) {
+			return kr_syserror("mknod %s", path);
+		}
 	}
 	for (i = 0; i < sizeof(links) / sizeof(*links); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)

@@ -42,6 +42,16 @@ async function checkInput(input: PackInput): Promise<void> {
   compressorCommand({ method: 'xz' });
 }
 
+/** Every file packImage may write, so that it never overwrites (and on failure never deletes) someone else's. */
+function plannedNames(input: PackInput, ext: string): string[] {
+  const f = new Set(input.formats);
+  const names = ['image.yaml', 'sbom.spdx.json', 'SHA256SUMS'];
+  if (f.has('lxc')) names.push(`rootfs${ext}`, 'meta.tar.xz');
+  if (f.has('incus')) names.push(`incus${ext}`, 'rootfs.squashfs');
+  if (f.has('unified')) names.push(`${input.plan.definition.image.name}${ext}`);
+  return input.sign === undefined ? names : [...names, ...names.map((n) => `${n}.asc`)];
+}
+
 /**
  * Packs a customized root into the artifacts of every asked format
  * (definitions-spec section 8, image-server-spec 1.6, 1.7, 2.4, 2.5) with
@@ -55,6 +65,11 @@ export async function packImage(input: PackInput): Promise<PackResult> {
   const def = input.plan.definition;
   const sde = input.sourceDateEpoch;
   const ext = compressorCommand(input.compression).extension;
+  for (const name of plannedNames(input, ext)) {
+    if (await stat(join(input.outDir, name)).then(() => true, () => false)) {
+      throw new KilnError(`${join(input.outDir, name)} already exists: kiln packs into a directory without earlier artifacts`);
+    }
+  }
   const timings: Record<string, number> = {};
   const created: string[] = [];
   const artifacts: ArtifactRecord[] = [];

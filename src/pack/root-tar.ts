@@ -147,6 +147,7 @@ export async function writeRootTar(
     }
   };
 
+  opts.sink.emit({ type: 'progress', task: opts.task, done: 0, total, unit: 'bytes' });
   for (const b of batches) if (b.target.before) b.push(b.target.before);
 
   for (let i = 0; i < entries.length; i++) {

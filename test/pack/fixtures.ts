@@ -11,8 +11,8 @@ const APPLETS = ['sh', 'ls', 'cat', 'echo', 'mount', 'ps', 'vi'];
 /**
  * A small root from the host's static busybox plus one of every kind of
  * entry packing must carry: setuid file, hard-link pair, symlink, fifo, char
- * device, an xattr (a binary security.capability one too), a file owned by
- * uid 1234, a long path and a non-ASCII name.
+ * device, an xattr (a binary security.capability one too), files owned by
+ * uid 1234 and by an id above the ustar limit, a long path, a non-ASCII name.
  */
 export function makeBusyboxRoot(root: string): void {
   for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'var/lib', 'usr/bin']) {
@@ -31,6 +31,9 @@ export function makeBusyboxRoot(root: string): void {
   linkSync(join(root, 'usr/bin/first'), join(root, 'usr/bin/second'));
   writeFileSync(join(root, 'tmp/owned'), 'uid 1234\n');
   chownSync(join(root, 'tmp/owned'), 1234, 1234);
+  // Above ustar's 7 octal digits: needs PAX uid/gid records.
+  writeFileSync(join(root, 'tmp/high-id'), 'mapped range\n');
+  chownSync(join(root, 'tmp/high-id'), 3000000, 3000001);
   execFileSync('mkfifo', [join(root, 'tmp/fifo')]);
   execFileSync('mknod', ['-m', '0666', join(root, 'dev/null'), 'c', '1', '3']);
   writeFileSync(join(root, 'etc/labelled'), 'has xattrs\n');

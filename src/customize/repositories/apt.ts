@@ -22,8 +22,7 @@ export function aptListPath(name: string, deb822: boolean): string {
 
 /** Where the key goes: one-line lists trust it globally, deb822 stanzas name it with Signed-By. */
 export function aptKeyPath(name: string, deb822: boolean): string {
-  const base = name.replace(/\.(sources|list)$/, '');
-  return deb822 ? `/etc/apt/keyrings/${base}.asc` : `/etc/apt/trusted.gpg.d/${base}.asc`;
+  return deb822 ? `/etc/apt/keyrings/${name.replace(/\.sources$/, '')}.asc` : `/etc/apt/trusted.gpg.d/${name}.asc`;
 }
 
 /** Adds `Signed-By: KEY` to every deb822 stanza that names no key of its own. */

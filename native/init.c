@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "kiln-run.h"
 
@@ -278,6 +279,8 @@ int kr_init_main(const struct kr_spec *spec, int report_fd, int sync_fd)
 			(void)sigaction(forwarded[i], &sa, NULL);
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 		(void)setsid();
+		/* Only stdin, stdout and stderr survive the exec. */
+		(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		exec_step(spec, env);
 	}
 

@@ -528,6 +528,11 @@ int main(int argc, char *argv[])
 		(void)kr_write_all(STDERR_FILENO, usage, sizeof(usage) - 1);
 		return 2;
 	}
+	/* Whatever else kiln's own parent left open must not reach the step. */
+	if (close_range(KR_CONTROL_FD + 1, ~0U, 0) < 0) {
+		(void)kr_write_all(STDERR_FILENO, "kiln-run: close_range\n", 22);
+		return 125;
+	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	kr_set_report_fd(KR_CONTROL_FD);
 

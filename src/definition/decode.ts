@@ -103,6 +103,8 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
       report(node.pos, path, 'must not be empty');
       return v;
     }
+    // An empty value means "not set" (distrobuilder's defaults test for ""), so `-o image.architecture=` picks the host's.
+    if (s.enum && v === '') return undefined;
     if (s.enum && !s.enum.includes(v)) {
       const note = s.enumNotes?.[v];
       const shown = shortValue(v);
@@ -187,7 +189,7 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     for (const r of s.required ?? []) {
       const present = node.entries.find((e) => e.key === r);
       if (!present) report(keyPositions.get(path) ?? node.pos, path, `missing required key '${r}'`);
-      else if (out[r] === undefined && present.value.kind === 'scalar' && present.value.isNull) report(present.value.pos, joinPath(path, r), 'must not be empty');
+      else if (out[r] === undefined && present.value.kind === 'scalar' && (present.value.isNull || present.value.value === '')) report(present.value.pos, joinPath(path, r), 'must not be empty');
     }
     return out;
   };

@@ -100,7 +100,7 @@ export function loadDefinitionText(text: string, file: string, opts: LoadOptions
 
 function resolve(def: Definition, positions: Map<string, Pos>, file: string, opts: LoadOptions): ResolvedDefinition {
   const image = def.image;
-  const architecture = image.architecture ?? machine();
+  const architecture = image.architecture || machine();
   if (!isKnownArchitecture(architecture)) {
     // Only reachable with the host default: a written value was checked by the schema.
     throw new DefinitionError([{ file, line: 1, col: 1, path: 'image.architecture', message: `the host architecture '${architecture}' is unknown; set image.architecture` }]);
@@ -115,11 +115,11 @@ function resolve(def: Definition, positions: Map<string, Pos>, file: string, opt
       architecture_mapped: mapArchitecture(architecture, def.mappings?.architecture_map, def.mappings?.architectures),
       architecture_kernel: arch.kernel,
       architecture_personality: arch.personality,
-      variant: image.variant ?? 'default',
-      serial: image.serial ?? defaultSerial(opts.now ?? new Date()),
-      expiry: image.expiry ?? '30d',
-      name: image.name ?? DEFAULT_NAME,
-      description: image.description ?? DEFAULT_DESCRIPTION,
+      variant: image.variant || 'default',
+      serial: image.serial || defaultSerial(opts.now ?? new Date()),
+      expiry: image.expiry || '30d',
+      name: image.name || DEFAULT_NAME,
+      description: image.description || DEFAULT_DESCRIPTION,
     },
     targets: { ...def.targets, type: opts.targetType ?? 'container' },
   };

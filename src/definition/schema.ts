@@ -129,7 +129,7 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
         release: str('Release (used by filters and most downloaders).'),
         architecture: str('Architecture, any Incus name or alias; defaults to the host architecture.', { enum: ARCHITECTURE_NAMES }),
         description: str('Image description (template); default "<Distribution> <release> <arch>[ (<variant>)] (<serial>)".', { template: 'always' }),
-        expiry: str('Lifetime such as 30d or "1w 2d 3h" (s, m = minutes, h, d, w).', { pattern: { regex: '^\\s*(\\d+\\s*[smhdw]\\s*)+$', hint: 'a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)' } }),
+        expiry: str('Lifetime such as 30d or "1w 2d 3h" (s, m = minutes, h, d, w).', { pattern: { regex: '^(\\s*(\\d+\\s*[smhdw]\\s*)+)?$', hint: 'a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)' } }),
         variant: str('Variant (default "default").'),
         name: str('Image name (template); default "<distribution>-<release>-<arch>-<variant>-<serial>".', { template: 'always' }),
         serial: str('Build serial; default the UTC time as YYYYMMDD_HH:MM.'),

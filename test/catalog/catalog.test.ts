@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { kiln, ROOT } from '../helpers/kiln.js';
+import { cgroupTree, kilnTempDirs, mountPoints } from '../helpers/host-state.js';
+import { catalogJsonSchemaText } from '../../src/catalog/json-schema.js';
+import { expandCatalog, matchesOnly } from '../../src/catalog/matrix.js';
+import { loadCatalog } from '../../src/catalog/load.js';
+import { DefinitionError } from '../../src/util/errors.js';
+
+const BUSYBOX = readFileSync(path.join(ROOT, 'definitions/busybox.yaml'), 'utf8');
+
+/** A busybox definition under another distribution name, with extra YAML spliced in. */
+function variantOf(distribution: string, extra: { actions?: string; packages?: string } = {}): string {
+  let y = BUSYBOX.replace('distribution: busybox', `distribution: ${distribution}`);
+  if (extra.actions) y = y.replace('\nactions:\n', `\nactions:\n${extra.actions}`);
+  if (extra.packages) y = y.replace('\npackages:\n', `\npackages:\n${extra.packages}`);
+  return y;
+}
+
+function indexLines(out: string): string[] {
+  return readFileSync(path.join(out, 'meta/1.0/index-system'), 'utf8').split('\n').filter(Boolean);
+}
+
+function serialOf(out: string, dist: string): string | undefined {
+  return indexLines(out).find((l) => l.startsWith(`${dist};`))?.split(';')[4];
+}
+
+async function report(out: string): Promise<{ builds: Array<{ id: string; status: string; reason?: string; log: string }> }> {
+  const latest = JSON.parse(await readFile(path.join(out, 'reports/latest.json'), 'utf8')) as { run: string };
+  return JSON.parse(await readFile(path.join(out, 'reports', latest.run, 'report.json'), 'utf8'));
+}
+
+describe('catalog files', () => {
+  it('expand into every release x architecture x variant, and --only selects cells', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-cat-'));
+    try {
+      await writeFile(path.join(dir, 'd.yaml'), variantOf('tiny'));
+      await writeFile(
+        path.join(dir, 'kiln.yaml'),
+        'images:\n- definition: d.yaml\n  releases: ["1", "2"]\n  architectures: [amd64, arm64]\n  variants: [default, cloud]\n  release_options:\n    "2": {image.expiry: 2d}\n',
+      );
+      const catalog = await loadCatalog(path.join(dir, 'kiln.yaml'));
+      const all = expandCatalog(catalog);
+      expect(all.map((c) => c.id)).toHaveLength(8);
+      expect(all[0]?.id).toBe('tiny:1:amd64:default');
+      expect(all.find((c) => c.id === 'tiny:2:arm64:cloud')?.overrides).toContain('image.expiry=2d');
+      expect(expandCatalog(catalog, 'tiny:2:*:cloud').map((c) => c.id)).toEqual(['tiny:2:amd64:cloud', 'tiny:2:arm64:cloud']);
+      expect(matchesOnly('debian:bookworm:amd64:default', 'debian')).toBe(true);
+      expect(matchesOnly('debian:bookworm:amd64:default', 'debian:trixie')).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('report mistakes with file, line and column', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-cat-'));
+    try {
+      const file = path.join(dir, 'kiln.yaml');
+      await writeFile(file, 'images:\n- definition: d.yaml\n  variant: [default]\n  formats: [lxd]\n');
+      const err = await loadCatalog(file).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DefinitionError);
+      const text = (err as Error).message;
+      expect(text).toContain(`${file}:3:3: images[0].variant: unknown key 'variant'`);
+      expect(text).toContain('variants');
+      expect(text).toContain(`${file}:4:13: images[0].formats[0]:`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ship a JSON Schema generated from the same schema data as the loader', () => {
+    expect(readFileSync(path.join(ROOT, 'schema/catalog.schema.json'), 'utf8')).toBe(catalogJsonSchemaText());
+  });
+});
+
+describe('kiln build --catalog', () => {
+  let tmp: string;
+  let out: string;
+  let cat: string;
+  const defs = (name: string): string => path.join(tmp, `${name}.yaml`);
+  const run = (serial: string, extra: string[] = []) =>
+    kiln(['build', '--catalog', cat, '--out', out, '--jobs', '2', '--serial', serial, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work'), ...extra]);
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-catalog-'));
+    out = path.join(tmp, 'out');
+    cat = path.join(tmp, 'kiln.yaml');
+    for (const d of ['alpha', 'beta', 'gamma']) await writeFile(defs(d), variantOf(d));
+    await writeFile(cat, 'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n- definition: gamma.yaml\n');
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('builds, boot-tests with the real LXC client and publishes every image, with a report', async () => {
+    const r = await run('20260101_00:00', ['--test']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(indexLines(out).map((l) => l.split(';').slice(0, 5).join(';')).sort()).toEqual([
+      'alpha;1.35;amd64;default;20260101_00:00',
+      'beta;1.35;amd64;default;20260101_00:00',
+      'gamma;1.35;amd64;default;20260101_00:00',
+    ]);
+    const rep = await report(out);
+    expect(rep.builds.map((b) => b.status)).toEqual(['published', 'published', 'published']);
+    const logText = await readFile(path.join(out, 'reports/20260101_0000', rep.builds[0]!.log), 'utf8');
+    expect(logText).toContain('lxc-attach');
+    expect(readFileSync(path.join(out, 'reports/20260101_0000/report.html'), 'utf8')).toContain('alpha:1.35:amd64:default');
+  });
+
+  it('skips every build when nothing changed: no new serials', async () => {
+    const r = await run('20260101_00:01', ['--test']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(existsSync(path.join(out, 'images/alpha/1.35/amd64/default/20260101_00:01'))).toBe(false);
+    expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
+  });
+
+  it('rebuilds only the products of the definition whose package list changed', async () => {
+    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello]\n    action: install\n' }));
+    const r = await run('20260101_00:02');
+    expect(r.exitCode, r.all).toBe(0);
+    expect((await report(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual(['alpha unchanged', 'beta published', 'gamma unchanged']);
+    expect(serialOf(out, 'beta')).toBe('20260101_00:02');
+    expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
+  });
+
+  it('quarantines an image whose action breaks boot; the index keeps its previous good build', async () => {
+    await writeFile(defs('gamma'), variantOf('gamma', { actions: '- trigger: post-files\n  action: |-\n    #!/bin/sh\n    rm /sbin/init\n' }));
+    const r = await run('20260101_00:03', ['--test', '--test-timeout', '20']);
+    expect(r.exitCode).toBe(1);
+    const gamma = (await report(out)).builds.find((b) => b.id.startsWith('gamma'));
+    expect(gamma?.status).toBe('quarantined');
+    expect(serialOf(out, 'gamma')).toBe('20260101_00:00');
+    expect(existsSync(path.join(out, 'images/gamma/1.35/amd64/default/20260101_00:03'))).toBe(false);
+    expect(existsSync(path.join(out, '.kiln/quarantine/gamma_1.35_amd64_default/20260101_0003/rootfs.tar.xz'))).toBe(true);
+    expect(existsSync(path.join(out, '.kiln/quarantine/gamma_1.35_amd64_default/20260101_0003/build.log'))).toBe(true);
+  });
+
+  it('a build killed halfway leaves the others published and no mount, cgroup or temp dir', async () => {
+    // gamma goes back to the definition of its published build: nothing to do.
+    await writeFile(defs('gamma'), variantOf('gamma'));
+    await writeFile(
+      defs('alpha'),
+      variantOf('alpha', { actions: '- trigger: post-packages\n  action: |-\n    #!/bin/sh\n    echo "package manager running"\n    kill -KILL $$\n' }),
+    );
+    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello, world]\n    action: install\n' }));
+    const mountsBefore = mountPoints();
+    const cgroupsBefore = cgroupTree();
+    const r = await run('20260101_00:04');
+    expect(r.exitCode).toBe(1);
+    const statuses = Object.fromEntries((await report(out)).builds.map((b) => [b.id.split(':')[0], b.status]));
+    expect(statuses).toEqual({ alpha: 'failed', beta: 'published', gamma: 'unchanged' });
+    expect(serialOf(out, 'beta')).toBe('20260101_00:04');
+    expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
+    expect(mountPoints()).toEqual(mountsBefore);
+    expect(cgroupTree()).toEqual(cgroupsBefore);
+    expect(kilnTempDirs(path.join(tmp, 'work'))).toEqual([]);
+    const alphaLog = (await report(out)).builds.find((b) => b.id.startsWith('alpha'));
+    expect(alphaLog?.reason).toContain('post-packages');
+    expect(await readFile(path.join(out, 'reports/20260101_0004', alphaLog!.log), 'utf8')).toContain('package manager running');
+  });
+});

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { ResultPromise } from 'execa';
+import { kilnBackground, ROOT } from '../helpers/kiln.js';
+import { LxcClient } from '../helpers/lxc-client.js';
+import { sharedBuild, type SharedBuild } from '../helpers/shared-builds.js';
+
+const DEBIAN = path.join(ROOT, 'definitions/debian.yaml');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function findCa(tree: string): Promise<string> {
+  const dir = path.join(tree, '.kiln', 'tls');
+  const pems = (await readdir(dir)).filter((f) => /ca.*\.(pem|crt)$/.test(f));
+  if (pems.length === 0) throw new Error(`no CA certificate in ${dir}`);
+  return path.join(dir, pems[0] as string);
+}
+
+/**
+ * The real thing: definitions/debian.yaml for bookworm (amd64, default)
+ * through `kiln build` (debootstrap from the host's mirror, customization in
+ * kiln's build containers), served by `kiln serve`, installed by LXC's own
+ * download template and booted with systemd.
+ */
+describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
+  let build: SharedBuild;
+  let tmp: string;
+  let server: ResultPromise | undefined;
+  let client: LxcClient;
+  const name = `kiln-debian-${process.pid}`;
+
+  beforeAll(async () => {
+    build = await sharedBuild('debian-bookworm-default', DEBIAN, ['-o', 'image.release=bookworm', '-o', 'image.variant=default']);
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-debian-'));
+    const port = await freePort();
+    server = kilnBackground(['serve', build.out, '--listen', `127.0.0.1:${port}`]);
+    await waitForPort(port, 30_000);
+    client = await LxcClient.create(path.join(tmp, 'lxc'), await findCa(build.out));
+    const created = await client.createFromServer(name, `127.0.0.1:${port}`, 'debian', 'bookworm', 'amd64', 'default');
+    if (created.exitCode !== 0) throw new Error(`lxc-create failed:\n${created.all}`);
+    const started = await client.start(name);
+    if (started.exitCode !== 0) throw new Error(`lxc-start failed:\n${started.all}`);
+    if ((await client.wait(name, 'RUNNING', 60)).exitCode !== 0) throw new Error('the container did not reach RUNNING');
+  });
+
+  afterAll(async () => {
+    if (client) await client.destroy(name);
+    server?.kill('SIGTERM');
+    await server?.catch(() => undefined);
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('every step of the build shows up by name in the build log', () => {
+    for (const step of ['policy-rc.d:install', 'post-unpack[0]', 'packages.refresh', 'packages.update', 'post-update[0]', 'packages.install[0]', 'packages.clean', 'post-packages[0]', 'policy-rc.d:remove', 'files[0].hostname', 'lxc-systemd-generator', 'post-files[0]']) {
+      expect(build.log, step).toContain(step);
+    }
+  });
+
+  it('systemd is pid 1 and the system reaches running (degraded is reported with its failed units)', async () => {
+    const comm = await client.attach(name, ['cat', '/proc/1/comm']);
+    expect(comm.stdout.trim()).toBe('systemd');
+    const state = await client.attach(name, ['timeout', '120', 'systemctl', 'is-system-running', '--wait']);
+    const failed = await client.attach(name, ['systemctl', '--failed', '--no-legend', '--plain', '--no-pager']);
+    if (state.stdout.trim() !== 'running') console.log(`system state ${state.stdout.trim()}; failed units:\n${failed.stdout}`);
+    expect(['running', 'degraded']).toContain(state.stdout.trim());
+  });
+
+  it('is Debian bookworm, named after the container, with the definition packages, locale and generator', async () => {
+    const osRelease = await client.attach(name, ['cat', '/etc/os-release']);
+    expect(osRelease.stdout).toContain('VERSION_CODENAME=bookworm');
+    expect(osRelease.stdout).toContain('ID=debian');
+    expect((await client.attach(name, ['hostname'])).stdout.trim()).toBe(name);
+    expect((await client.attach(name, ['cat', '/etc/hostname'])).stdout.trim()).toBe(name);
+    expect((await client.attach(name, ['grep', '-c', `127.0.1.1\t${name}`, '/etc/hosts'])).stdout.trim()).toBe('1');
+    const pkgs = await client.attach(name, ['dpkg-query', '-W', '-f', '${Package} ${Status}\n', 'iproute2', 'systemd-resolved', 'locales', 'sudo']);
+    for (const p of ['iproute2', 'systemd-resolved', 'locales', 'sudo']) expect(pkgs.stdout).toContain(`${p} install ok installed`);
+    expect((await client.attach(name, ['locale', '-a'])).stdout).toContain('en_US.utf8');
+    expect((await client.attach(name, ['test', '-x', '/etc/systemd/system-generators/lxc'])).exitCode).toBe(0);
+    // policy-rc.d only existed while the image was built.
+    expect((await client.attach(name, ['test', '-e', '/usr/sbin/policy-rc.d'])).exitCode).not.toBe(0);
+    expect((await client.attach(name, ['systemctl', 'is-enabled', 'systemd-networkd.service'])).stdout.trim()).toBe('enabled');
+  });
+
+  it('carries the marker of each action trigger, in build order', async () => {
+    const log = await client.attach(name, ['cat', '/var/log/kiln/build.log']);
+    const triggers = log.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':')[0]);
+    expect(triggers).toEqual(['post-unpack', 'post-update', 'post-packages', 'post-files']);
+  });
+
+  it('lxc-destroy removes the container', async () => {
+    await client.destroy(name);
+    expect(existsSync(path.join(client.lxcPath, name))).toBe(false);
+  });
+});

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { digestOf, prepareBuild, probeSource, type BuildOptions } from '../build/index.js';
+import type { BuildRecord } from '../build/record.js';
+import { productKey } from '../publish/names.js';
+import { readPruneState } from '../publish/prune-state.js';
+import { scanTree } from '../publish/tree-scan.js';
+import { isKilnError } from '../util/errors.js';
+import { nullSink } from '../util/events.js';
+import { expandCatalog } from './matrix.js';
+import type { Catalog } from './types.js';
+
+export interface MatrixRow {
+  id: string;
+  definition: string;
+  overrides: string[];
+  /** null when the downloader cannot tell what upstream serves without fetching the root. */
+  inputDigest: string | null;
+  /** Serial of the newest published build of the product, if any. */
+  published: string | null;
+  /** true: a build would be skipped as unchanged; null: only known once its source is fetched. */
+  wouldSkip: boolean | null;
+  /** The command a CI job runs to build just this cell. */
+  command: string;
+  error?: string;
+}
+
+/**
+ * The catalog's cells with their input digests and whether a build would be
+ * skipped, so a CI system can shard the work one cell per job.
+ */
+export async function planMatrix(catalog: Catalog, opts: { only?: string; out: string; cacheDir: string; workParent: string; force: boolean }): Promise<MatrixRow[]> {
+  const tree = path.resolve(opts.out);
+  const pending = new Set((await readPruneState(tree)).pending.map((p) => p.path));
+  const published = await scanTree(tree, { exclude: pending, sink: nullSink });
+  const rows: MatrixRow[] = [];
+  for (const c of expandCatalog(catalog, opts.only)) {
+    const row: MatrixRow = {
+      id: c.id,
+      definition: c.entry.definition,
+      overrides: c.overrides,
+      inputDigest: null,
+      published: null,
+      wouldSkip: null,
+      command: `kiln build --catalog ${catalog.file} --only ${c.id} --out ${opts.out}`,
+    };
+    try {
+      const buildOpts: BuildOptions = {
+        definitionFile: c.entry.definition,
+        overrides: c.overrides,
+        strictTemplates: false,
+        out: opts.out,
+        cacheDir: opts.cacheDir,
+        workParent: opts.workParent,
+        formats: c.entry.formats,
+        compression: { method: 'xz' },
+        squashfsCompression: 'xz',
+        sink: nullSink,
+      };
+      const prepared = await prepareBuild(buildOpts);
+      const def = prepared.plan.definition;
+      const previous: BuildRecord | undefined = published.get(
+        productKey({ distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant }),
+      )?.[0]?.record;
+      row.published = previous?.serial ?? null;
+      const identity = await probeSource(prepared, buildOpts);
+      if (identity) {
+        row.inputDigest = digestOf(prepared, identity, buildOpts);
+        row.wouldSkip = !opts.force && previous?.inputDigest === row.inputDigest;
+      } else if (!previous || opts.force) row.wouldSkip = false;
+    } catch (e) {
+      row.error = isKilnError(e) ? e.message : String(e);
+      row.wouldSkip = false;
+    }
+    rows.push(row);
+  }
+  return rows;
+}

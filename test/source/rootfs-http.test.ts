@@ -151,6 +151,25 @@ describe('rootfs-http with signed sums files', () => {
     await expect(fetchSource(ctx)).rejects.toThrow(/source\.keys\[0\]: "not a key" is neither an armored public key block nor/);
   });
 
+  it('fetches a fingerprint from source.keyserver when one is set', async () => {
+    const keyserver = await startFixtureServer();
+    try {
+      keyserver.handle('/pks/lookup', (req, res) => {
+        const q = new URL(req.url ?? '/', 'http://x').searchParams;
+        const found = q.get('op') === 'get' && q.get('search')?.toUpperCase().endsWith(trusted.fingerprint.slice(-16));
+        res.writeHead(found ? 200 : 404, { 'content-type': 'application/pgp-keys' });
+        res.end(found ? trusted.armored : 'not found\n');
+      });
+      publish('/ks', 'rootfs.tar.gz', archives['rootfs.tar.gz']!);
+      const ctx = await ctxFor({ url: server.url('/ks/rootfs.tar.gz'), keys: [trusted.fingerprint], keyserver: `hkp://127.0.0.1:${keyserver.port}` });
+      const record = await fetchSource(ctx);
+      expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${trusted.fingerprint}`);
+      expect(keyserver.requestsFor('/pks/lookup').length).toBeGreaterThan(0);
+    } finally {
+      await keyserver.close();
+    }
+  });
+
   it('needs a keyserver for a fingerprint that the host keyrings do not have', async () => {
     publish('/fpr', 'rootfs.tar.gz', archives['rootfs.tar.gz']!);
     const ctx = await ctxFor({ url: server.url('/fpr/rootfs.tar.gz'), keys: [trusted.fingerprint] });

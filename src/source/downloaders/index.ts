@@ -1,8 +1,11 @@
 import type { Downloader } from '../types.js';
 import { busybox } from './busybox.js';
+import { debootstrap } from './debootstrap.js';
+import { dockerHttp } from './docker-http.js';
+import { mmdebstrap } from './mmdebstrap.js';
 import { rootfsHttp } from './rootfs-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, rootfsHttp].map((d) => [d.name, d]),
+  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp].map((d) => [d.name, d]),
 );

@@ -1,0 +1,56 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { Downloader, SourceContext, SourceRecord } from '../types.js';
+import { findReleaseFile, keyringFor, releaseInput, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
+
+const SCRIPTS = '/usr/share/debootstrap/scripts';
+
+/**
+ * The host's debootstrap. `same_as` is passed as debootstrap's SCRIPT
+ * argument instead of symlinking into the host's /usr/share/debootstrap
+ * (which distrobuilder does, and which fails on read-only hosts).
+ */
+export const debootstrap: Downloader = {
+  name: 'debootstrap',
+  async fetch(ctx: SourceContext): Promise<SourceRecord> {
+    const tool = await requireTool('debootstrap', 'debootstrap');
+    const src = ctx.step.source;
+    const suite = src.suite || ctx.definition.image.release;
+    const { mirror } = await resolveMirror(ctx, suite);
+    const keyring = await keyringFor(ctx);
+    try {
+      const args: string[] = [];
+      if (src.variant) args.push(`--variant=${src.variant}`);
+      args.push(`--arch=${ctx.definition.image.architecture_mapped}`);
+      if (src.components?.length) args.push(`--components=${src.components.join(',')}`);
+      if (ctx.step.early.install.length) args.push(`--include=${ctx.step.early.install.join(',')}`);
+      if (ctx.step.early.remove.length) args.push(`--exclude=${ctx.step.early.remove.join(',')}`);
+      if (keyring) args.push(`--keyring=${keyring.file}`);
+      else if (src.skip_verification) args.push('--no-check-gpg');
+      args.push(suite, ctx.rootfs, mirror);
+      const script = await scriptFor(suite, src.same_as);
+      if (script) args.push(script);
+      await runStreaming(ctx, tool, args);
+      const release = await findReleaseFile(path.join(ctx.rootfs, 'var/lib/apt/lists'), suite);
+      const input = await releaseInput(release, mirror, suite, verifiedByFor(ctx, keyring, 'debootstrap'));
+      return {
+        downloader: 'debootstrap',
+        resolved: { suite, mirror, ...(src.variant ? { variant: src.variant } : {}), ...(script ? { script } : {}) },
+        inputs: [input],
+      };
+    } finally {
+      await keyring?.dispose();
+    }
+  },
+};
+
+/** The script to run when the suite has none of its own but `same_as` names one. */
+async function scriptFor(suite: string, sameAs: string | undefined): Promise<string | undefined> {
+  if (!sameAs) return undefined;
+  try {
+    await access(path.join(SCRIPTS, suite));
+    return undefined;
+  } catch {
+    return path.join(SCRIPTS, sameAs);
+  }
+}

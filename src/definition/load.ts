@@ -127,8 +127,11 @@ function resolve(def: Definition, positions: Map<string, Pos>, file: string, opt
   // template see the final strings.
   const strict = opts.strictTemplates ?? false;
   const render = (field: 'name' | 'description'): void => {
+    // The defaults mention image.release, which may rightly be unset: only
+    // a template the user wrote is held to strict rules.
+    const written = Boolean(image[field]);
     try {
-      resolved.image[field] = renderText(resolved.image[field], templateContext(resolved), { strict });
+      resolved.image[field] = renderText(resolved.image[field], templateContext(resolved), { strict: strict && written });
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const pos = positions.get(`image.${field}`) ?? positions.get('image') ?? { file, line: 1, col: 1 };

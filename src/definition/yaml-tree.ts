@@ -135,7 +135,7 @@ export function parseTree(text: string, file: string): ParsedTree {
         const valueOffset = keyNode?.range?.[2] ?? keyOffset;
         entries.push({ key, keyPos, value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`) });
       }
-      return { kind: 'map', entries, pos: posOf(start) };
+      return { kind: 'map', entries: mergeKeys(entries, path), pos: posOf(start) };
     }
     if (isSeq(node)) {
       return { kind: 'seq', items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`)), pos: posOf(start) };
@@ -148,6 +148,33 @@ export function parseTree(text: string, file: string): ParsedTree {
       return scalar(isNull ? '' : value, style, isNull, posOf(start), posOf, text, start);
     }
     return scalar('', 'plain', true, posOf(start), posOf);
+  };
+
+  /**
+   * YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`), which yaml.v2 and
+   * so distrobuilder honour: keys written in the map win over merged ones,
+   * and earlier merged maps over later ones.
+   */
+  const mergeKeys = (entries: MapEntry[], path: string): MapEntry[] => {
+    const merges = entries.filter((e) => e.key === '<<');
+    if (merges.length === 0) return entries;
+    const out = entries.filter((e) => e.key !== '<<');
+    const have = new Set(out.map((e) => e.key));
+    for (const m of merges) {
+      const sources = m.value.kind === 'seq' ? m.value.items : [m.value];
+      for (const src of sources) {
+        if (src.kind !== 'map') {
+          diagnostics.push({ ...src.pos, path: path === '' ? '<<' : `${path}.<<`, message: 'a merge key (<<) needs a map or a list of maps' });
+          continue;
+        }
+        for (const e of src.entries) {
+          if (have.has(e.key)) continue;
+          have.add(e.key);
+          out.push(e);
+        }
+      }
+    }
+    return out;
   };
 
   // Problems found while converting (duplicate keys, bad aliases) do not stop

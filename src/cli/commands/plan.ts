@@ -20,8 +20,9 @@ function targetsFor(value: string, vm: boolean): TargetKind[] {
   }
 }
 
+/** The first line that says something: not the shebang, a comment or `set -e`. */
 const firstLine = (s: string): string => {
-  const line = s.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#!')) ?? '';
+  const line = s.split('\n').find((l) => l.trim() !== '' && !/^\s*(#|set -)/.test(l)) ?? '';
   return line.length > 70 ? `${line.slice(0, 67)}...` : line;
 };
 

@@ -2,6 +2,7 @@
  * `kiln serve`: a static server for an image tree, made for LXC, LXD and
  * Incus clients (see shared/docs/image-server-spec.md sections 1.3, 2.6, 7).
  */
+import { closeSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -18,7 +19,8 @@ import { renderDirListing } from './dir-listing.js';
 import { ConnectionHub } from './listener.js';
 import { parseRequestPath } from './request-path.js';
 import { resolveInTree } from './resolve-file.js';
-import { sendFile } from './static-file.js';
+import { SmallFileCache } from './small-file-cache.js';
+import { readSmall, sendFile, type FileSource } from './static-file.js';
 import { ensureLocalTls } from './tls.js';
 
 export interface ServeTimeouts {
@@ -52,6 +54,8 @@ export interface ServeOptions {
   prefix?: string;
   maxConnections?: number;
   timeouts?: Partial<ServeTimeouts>;
+  /** How long files up to 64 KiB (the indexes) are kept in memory; 0 turns it off. Default 1000 ms. */
+  smallFileCacheMs?: number;
 }
 
 export interface RunningServer {
@@ -112,6 +116,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const accessLog: AccessLog | undefined = opts.accessLog ? openAccessLog(opts.accessLog) : undefined;
   let closing = false;
   let httpsPort = 0;
+  const smallFiles = new SmallFileCache(opts.smallFileCacheMs ?? 1000, 256, 64 * 1024);
   let catalogCache: { key: string; data: CatalogData } | undefined;
 
   async function catalog(): Promise<CatalogData> {
@@ -178,7 +183,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       html(req, res, renderCatalogPage(await catalog(), { address: publicAddress(req, encrypted), wgetrc: wgetrcPath, caPath, query: q.slice(0, 200) }), CATALOG_CSP);
       return;
     }
-    const found = await resolveInTree(root, segments);
+    const key = segments.join('/');
+    const cached = smallFiles.get(key, Date.now());
+    if (cached) {
+      await sendFile(req, res, { buffer: cached.body }, cached.stat, { contentType: contentType(segments[segments.length - 1]!), cacheControl: cacheControlFor(cached.rel) });
+      return;
+    }
+    const found = resolveInTree(root, segments);
     if (found.kind === 'missing') {
       plain(res, 404, 'not found\n');
       return;
@@ -187,7 +198,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       html(req, res, await renderDirListing(found.path, found.rel, prefix), "default-src 'none'; style-src 'unsafe-inline'");
       return;
     }
-    await sendFile(req, res, found.fh, found.stat, { contentType: contentType(segments[segments.length - 1]!), cacheControl: cacheControlFor(found.rel) });
+    let source: FileSource = { fd: found.fd };
+    if (found.stat.size <= smallFiles.maxSize) {
+      try {
+        source = { buffer: readSmall(found.fd, found.stat.size) };
+      } finally {
+        closeSync(found.fd);
+      }
+      smallFiles.set(key, source.buffer, found.stat, found.rel, Date.now());
+    }
+    await sendFile(req, res, source, found.stat, { contentType: contentType(segments[segments.length - 1]!), cacheControl: cacheControlFor(found.rel) });
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -1,5 +1,4 @@
-import type { Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, readSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 
@@ -55,18 +54,30 @@ function rangeApplies(req: IncomingMessage, etag: string, st: Stats): boolean {
   return !Number.isNaN(t) && Math.floor(st.mtimeMs / 1000) * 1000 === t;
 }
 
-/** Files this small are read in one call; larger ones are streamed. */
-const SMALL = 64 * 1024;
+/** Where the bytes come from: a small file already read, or an open descriptor to stream. */
+export type FileSource = { buffer: Buffer } | { fd: number };
+
+/** Reads a small file whole: a page-cache read of a few KiB is cheaper blocking than through the thread pool. */
+export function readSmall(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const n = readSync(fd, buf, done, size - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === size ? buf : buf.subarray(0, done);
+}
 
 /**
- * Sends an open file with validators, conditional requests and single byte
- * ranges. Large bodies are streamed from the descriptor, never held in
- * memory. Always closes the file handle.
+ * Sends a file with validators, conditional requests and single byte
+ * ranges. Bodies from a descriptor are streamed, never held in memory; the
+ * descriptor is always closed.
  */
 export async function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
-  fh: FileHandle,
+  source: FileSource,
   st: Stats,
   headers: { contentType: string; cacheControl: string },
 ): Promise<void> {
@@ -105,20 +116,18 @@ export async function sendFile(
       res.end();
       return;
     }
-    if (length <= SMALL) {
-      const buf = Buffer.allocUnsafe(length);
-      const { bytesRead } = await fh.read(buf, 0, length, start);
-      res.end(bytesRead === length ? buf : buf.subarray(0, bytesRead));
+    if ('buffer' in source) {
+      res.end(start === 0 && end === source.buffer.length - 1 ? source.buffer : source.buffer.subarray(start, end + 1));
       return;
     }
     handed = true;
-    const stream = fh.createReadStream({ start, end, highWaterMark: 1 << 20, autoClose: true });
+    const stream = createReadStream('', { fd: source.fd, start, end, highWaterMark: 1 << 20, autoClose: true });
     await pipeline(stream, res).catch(() => {
       // The client went away or the file vanished mid-read; the connection
       // is closed, there is nobody left to tell.
       if (!stream.destroyed) stream.destroy();
     });
   } finally {
-    if (!handed) await fh.close().catch(() => undefined);
+    if (!handed && 'fd' in source) closeSync(source.fd);
   }
 }

@@ -45,7 +45,8 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   const setup = mgr?.setup?.({ architectureKernel: def.image.architecture_kernel });
   if (mgr && setup) steps.push({ kind: 'packages', name: 'packages.setup', phase: 'refresh', argv: setup });
 
-  const repos = repositoriesStep(def, render, mgr?.name);
+  // Managers whose repositories distrobuilder ignores (pacman, portage, ...) get no step.
+  const repos = mgr?.repositories.handler ? repositoriesStep(def, render, mgr.name) : undefined;
   if (repos) steps.push(repos);
   steps.push(...actionSteps(def, 'post-unpack', render));
 

@@ -190,6 +190,11 @@ actions:
     expect(scripts).toEqual(['#!/bin/sh\necho amd64', '#!/bin/sh\necho {{ image.architecture_mapped }}']);
   });
 
+  it('leaves repositories out for managers that ignore them, as distrobuilder does', () => {
+    const p = plan('packages:\n  manager: pacman\n  repositories:\n  - {name: extra, url: "[extra]"}\n');
+    expect(p.steps.some((s) => s.kind === 'repositories')).toBe(false);
+  });
+
   it('names actions by their rank among the actions of their trigger, whatever the filters', () => {
     const p = plan(`actions:
 - {trigger: post-files, action: "#!/bin/sh", variants: [cloud]}

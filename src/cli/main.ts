@@ -33,11 +33,14 @@ async function main(argv: string[]): Promise<number> {
   if (!load) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(commands).join(', ')}`);
   const command = await load();
   const rest = argv.slice(1);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Options after `--` belong to the command kiln runs (`kiln run R -- cmd -h`).
+  const dashdash = rest.indexOf('--');
+  const own = dashdash === -1 ? rest : rest.slice(0, dashdash);
+  if (own.includes('--help') || own.includes('-h')) {
     process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}\n`);
     return 0;
   }
-  const json = rest.includes('--json');
+  const json = own.includes('--json');
   const sink = makeSink({ json, stream: process.stderr });
   return command.run({ argv: rest, sink, json, stdout: process.stdout, stderr: process.stderr });
 }

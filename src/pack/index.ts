@@ -97,7 +97,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     log(
       input.sink,
       'warn',
-      `rootfs${ext} is ${input.compression.method}-compressed: LXC's download and local templates only unpack xz rootfs tarballs`,
+      `rootfs${ext} is ${input.compression.method === 'none' ? 'not compressed' : `${input.compression.method}-compressed`}: LXC's download and local templates only unpack xz rootfs tarballs`,
     );
   }
 

@@ -98,7 +98,10 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     }
     scalars.set(path, node);
     const v = node.value;
-    if (node.isNull) return undefined;
+    if (node.isNull) {
+      if (s.nonBlank && /\[\d+\]$/.test(path)) report(node.pos, path, 'must not be empty');
+      return undefined;
+    }
     if (s.nonBlank && v.trim() === '') {
       report(node.pos, path, 'must not be empty');
       return v;

@@ -9,7 +9,7 @@ import { applyOverrides } from './overrides.js';
 import { getAt, parentPath } from './paths.js';
 import { checkRules } from './rules.js';
 import { DEFINITION_SCHEMA, type SchemaNode } from './schema.js';
-import { renderText, TemplateError } from './template.js';
+import { parseTemplate, renderText, TemplateError } from './template.js';
 import type { Definition, LoadedDefinition, ResolvedDefinition } from './types.js';
 import { parseTree, type Pos, type ScalarNode } from './yaml-tree.js';
 
@@ -86,7 +86,7 @@ export function loadDefinitionText(text: string, file: string, opts: LoadOptions
   const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...overridden.diagnostics, ...decoded.diagnostics];
   const def = decoded.value as unknown as Definition;
   diagnostics.push(...checkRules(def, decoded.positions, decoded.keyPositions, file));
-  if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics(diagnostics));
+  if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics([...diagnostics, ...checkTemplateSyntax(def, decoded.scalars)]));
 
   const resolved = resolve(def, decoded.positions, file, opts);
   const strict = opts.strictTemplates ?? false;
@@ -166,16 +166,31 @@ function templateMode(path: string): 'always' | 'pongo' | undefined {
  * variables are reported with their position before any work starts.
  */
 function checkTemplates(def: ResolvedDefinition, scalars: Map<string, ScalarNode>, strict: boolean): Diagnostic[] {
-  const out: Diagnostic[] = [];
   const ctx = templateContext(def);
+  return eachTemplate(def, scalars, true, (text) => renderText(text, ctx, { strict }));
+}
+
+/**
+ * Template syntax only, for a definition that has other problems (it cannot
+ * be resolved, but its templates can still be parsed), so that every
+ * problem is reported in one go.
+ */
+function checkTemplateSyntax(def: Definition, scalars: Map<string, ScalarNode>): Diagnostic[] {
+  return eachTemplate(def, scalars, false, (text) => parseTemplate(text));
+}
+
+function eachTemplate(def: Definition, scalars: Map<string, ScalarNode>, skipImage: boolean, check: (text: string) => unknown): Diagnostic[] {
+  const out: Diagnostic[] = [];
   for (const [path, node] of scalars) {
     const mode = templateMode(path);
-    if (mode === undefined || path === 'image.name' || path === 'image.description') continue;
+    if (mode === undefined) continue;
+    // A resolved definition's name and description were already rendered by resolve().
+    if (skipImage && (path === 'image.name' || path === 'image.description')) continue;
     if (mode === 'pongo' && getAt(def, `${parentPath(path)}.pongo`) !== true) continue;
     const text = getAt(def, path);
     if (typeof text !== 'string') continue;
     try {
-      renderText(text, ctx, { strict });
+      check(text);
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const pos = e.inOutput ? node.pos : node.posAt(e.offset);

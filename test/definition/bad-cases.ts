@@ -310,6 +310,19 @@ export const BAD_CASES: BadCase[] = [
     text: BASE.replace('  architecture: amd64', '  architecture: amd64\n  name: "{{ image.distribution | upper"'),
     expected: ["bad.yaml:5:9: image.name: template error: '{{' is not closed with '}}'"],
   },
+  {
+    name: 'a template error reported together with a schema error',
+    text: `${BASE}  keys: ["{{ image.release "]\npackages:\n  manager: ap\n`,
+    expected: [
+      "bad.yaml:8:11: source.keys[0]: template error: '{{' is not closed with '}}'",
+      `bad.yaml:10:12: packages.manager: unknown value 'ap' (did you mean 'apk'?); allowed: ${MANAGERS}`,
+    ],
+  },
+  {
+    name: 'an empty package name',
+    text: `${BASE}${APT}  sets:\n  - packages: [vim, ~]\n    action: install\n`,
+    expected: ['bad.yaml:11:21: packages.sets[0].packages[1]: must not be empty'],
+  },
   // ---- overrides
   {
     name: 'an override without =',

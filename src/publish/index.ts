@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { nullSink, type EventSink } from '../util/events.js';
 import { regenerateIndexesLocked, removeLeftovers } from './regenerate.js';
-import { withTreeLock } from './tree-lock.js';
+import { requireTree, withTreeLock } from './tree-lock.js';
 
 export { publishBuild, type PublishOptions } from './publish-build.js';
 export { pruneTree, type PruneOptions, type PruneResult } from './prune.js';
@@ -21,6 +21,7 @@ export { parseDuration } from './duration.js';
  */
 export async function regenerateIndexes(tree: string, sink: EventSink = nullSink): Promise<void> {
   const root = resolve(tree);
+  await requireTree(root);
   await withTreeLock(root, sink, async () => {
     await removeLeftovers(root, sink);
     await regenerateIndexesLocked(root, sink);

@@ -1,4 +1,4 @@
-import { findArtifact } from './artifacts.js';
+import { hasLxcPair } from './artifacts.js';
 import type { PublishedBuild } from './tree-scan.js';
 
 /**
@@ -10,7 +10,7 @@ export function renderLxcIndexes(products: Map<string, PublishedBuild[]>): { sys
   let system = '';
   let user = '';
   for (const builds of products.values()) {
-    const b = builds.find((x) => findArtifact(x.record, 'lxc.rootfs') && findArtifact(x.record, 'lxc.meta'));
+    const b = builds.find((x) => hasLxcPair(x.record));
     if (!b) continue;
     const p = b.record.product;
     const line = `${p.distribution};${p.release};${p.arch};${p.variant};${b.record.serial};/${b.relDir}/\n`;

@@ -4,7 +4,7 @@ import { KilnError } from '../util/errors.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
 import { readPruneState, writePruneState, type PendingDeletion } from './prune-state.js';
 import { regenerateIndexesLocked, removeLeftovers } from './regenerate.js';
-import { withTreeLock } from './tree-lock.js';
+import { requireTree, withTreeLock } from './tree-lock.js';
 import { scanTree } from './tree-scan.js';
 
 export interface PruneOptions {
@@ -50,6 +50,7 @@ export async function pruneTree(opts: PruneOptions): Promise<PruneResult> {
   const sink = opts.sink ?? nullSink;
   const tree = resolve(opts.tree);
   const now = (opts.now ?? new Date()).getTime();
+  await requireTree(tree);
   return withTreeLock(tree, sink, async () => {
     const state = await readPruneState(tree);
     const pendingPaths = new Set(state.pending.map((p) => p.path));

@@ -29,6 +29,11 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+function sameFingerprints(a: BuildRecord, b: BuildRecord): boolean {
+  const keys = new Set([...Object.keys(a.fingerprints), ...Object.keys(b.fingerprints)]) as Set<keyof BuildRecord['fingerprints']>;
+  return [...keys].every((k) => a.fingerprints[k] === b.fingerprints[k]);
+}
+
 /**
  * Publishes one build: under the tree lock, the staging directory becomes a
  * hidden `.SERIAL` directory beside its final place, is checked against its
@@ -69,7 +74,10 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
     let record: BuildRecord;
     try {
       record = await verifyStagedBuild(hidden, opts.record, sink);
-      await writeFileAtomic(join(hidden, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+      // The build's own build.json stays as written unless it lacks the
+      // record or a fingerprint computed here.
+      const onDisk = await readFile(join(hidden, 'build.json'), 'utf8').then((t) => parseBuildRecord(t, join(hidden, 'build.json')), () => undefined);
+      if (!onDisk || !sameFingerprints(onDisk, record)) await writeFileAtomic(join(hidden, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
       await rename(hidden, finalDir);
     } catch (e) {
       if (copied) await rm(hidden, { recursive: true, force: true });

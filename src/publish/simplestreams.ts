@@ -1,5 +1,5 @@
 import type { BuildRecord } from '../build/record.js';
-import { findArtifact, type ArtifactRole } from './artifacts.js';
+import { findArtifact, rootXz, type ArtifactRole } from './artifacts.js';
 import { serialHasDate } from './names.js';
 import type { PublishedBuild } from './tree-scan.js';
 
@@ -95,7 +95,8 @@ function item(b: PublishedBuild, role: ArtifactRole, ftype: string): StreamItem 
 function versionItems(b: PublishedBuild): Record<string, StreamItem> {
   const items: Record<string, StreamItem> = {};
   const fp = b.record.fingerprints;
-  const root = item(b, 'lxc.rootfs', 'root.tar.xz');
+  const xz = rootXz(b.record);
+  const root: StreamItem | undefined = xz && { ftype: 'root.tar.xz', path: `${b.relDir}/${xz.name}`, sha256: xz.sha256, size: xz.size };
   const squash = item(b, 'squashfs', 'squashfs');
   const meta = item(b, 'incus.meta', 'incus.tar.xz');
   if (meta && (root || squash)) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
@@ -64,6 +64,12 @@ export async function lockTree(tree: string, sink: EventSink = nullSink): Promis
       await exited;
     },
   };
+}
+
+/** For commands that work on an existing tree (index, prune): a clear error instead of creating one. */
+export async function requireTree(tree: string): Promise<void> {
+  const st = await stat(tree).catch(() => undefined);
+  if (!st?.isDirectory()) throw new KilnError(`${tree}: not a directory; give an image tree (the --out of kiln build)`);
 }
 
 /** Runs `fn` holding the tree lock. */

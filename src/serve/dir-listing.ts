@@ -1,16 +1,21 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { escapeHtml, hrefFor, humanSize } from './html.js';
 
 const MAX_ENTRIES = 5000;
 
-/** A plain HTML listing of a tree directory, hidden entries left out. */
-export async function renderDirListing(dirPath: string, rel: string, prefix: string): Promise<string> {
+/** A plain HTML listing of a tree directory; hidden entries and symlinks leading out of the tree or into hidden places are left out. */
+export async function renderDirListing(rootReal: string, dirPath: string, rel: string, prefix: string): Promise<string> {
   const entries = (await readdir(dirPath, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).slice(0, MAX_ENTRIES);
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
   const rows: string[] = [];
   if (rel !== '') rows.push(`<li><a href="${escapeHtml(hrefFor(prefix, rel.split('/').slice(0, -1).join('/')))}/">../</a></li>`);
   for (const e of entries) {
+    if (e.isSymbolicLink()) {
+      const target = await realpath(join(dirPath, e.name)).catch(() => undefined);
+      const r = target === undefined ? '..' : relative(rootReal, target);
+      if (r.startsWith('..') || r.split(sep).some((c) => c.startsWith('.'))) continue;
+    }
     const st = await stat(join(dirPath, e.name)).catch(() => undefined);
     if (!st) continue;
     const href = hrefFor(prefix, rel ? `${rel}/${e.name}` : e.name) + (st.isDirectory() ? '/' : '');

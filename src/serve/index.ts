@@ -195,7 +195,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return;
     }
     if (found.kind === 'dir') {
-      html(req, res, await renderDirListing(found.path, found.rel, prefix), "default-src 'none'; style-src 'unsafe-inline'");
+      html(req, res, await renderDirListing(root, found.path, found.rel, prefix), "default-src 'none'; style-src 'unsafe-inline'");
       return;
     }
     let source: FileSource = { fd: found.fd };

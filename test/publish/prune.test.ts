@@ -58,10 +58,13 @@ describe('kiln prune', () => {
     expect(await versions()).toEqual(all.slice(2));
   });
 
-  it('refuses --keep 0 and a grace that is not a duration, with one line saying what is allowed', async () => {
+  it('refuses --keep 0, a missing tree and a grace that is not a duration, with one line saying what is allowed', async () => {
     const zero = kiln('prune', tree, '--keep', '0');
     expect(zero.status).toBe(2);
     expect(zero.stderr).toBe("kiln: --keep '0': expected a whole number of builds, at least 1\n");
+    const missing = kiln('prune', join(work, 'nowhere'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`kiln: ${join(work, 'nowhere')}: not a directory; give an image tree (the --out of kiln build)\n`);
     const bad = kiln('prune', tree, '--grace', 'soon');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^kiln: --grace: 'soon' is not a duration; use a number with a unit \(ms, s, m, h, d, w\)/);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishBuild, regenerateIndexes } from '../../src/publish/index.js';
@@ -129,6 +129,26 @@ describe('publishBuild', () => {
     expect([after.ino, after.mtimeMs, after.size]).toEqual([before.ino, before.mtimeMs, before.size]);
   });
 
+  it('keeps the build\'s own build.json byte for byte when it already carries every fingerprint', async () => {
+    const b = await makeBuild(work, { serial: s3!, dist: 'keepsrecord' });
+    const text = `${JSON.stringify(b.record)}\n`;
+    await writeFile(join(b.staging, 'build.json'), text);
+    const { dir } = await publishBuild({ tree, stagingDir: b.staging, record: b.record });
+    expect(await readFile(join(dir, 'build.json'), 'utf8')).toBe(text);
+  });
+
+  it('leaves a build whose rootfs is not rootfs.tar.xz out of the LXC index (the client asks for that name) but lists its squashfs', async () => {
+    const b = await makeBuild(work, { serial: s3!, dist: 'zstdroot' });
+    await rename(join(b.staging, 'rootfs.tar.xz'), join(b.staging, 'rootfs.tar.zst'));
+    const record = { ...b.record, artifacts: b.record.artifacts.map((a) => (a.name === 'rootfs.tar.xz' ? { ...a, name: 'rootfs.tar.zst' } : a)) };
+    await writeFile(join(b.staging, 'SHA256SUMS'), record.artifacts.map((a) => `${a.sha256}  ${a.name}\n`).join(''));
+    await writeFile(join(b.staging, 'build.json'), JSON.stringify(record));
+    await publishBuild({ tree, stagingDir: b.staging, record });
+    expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).not.toContain('zstdroot');
+    const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8'));
+    expect(Object.keys(images.products['zstdroot:1:amd64:default'].versions[s3!].items).sort()).toEqual(['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs']);
+  });
+
   it('`kiln index` rebuilds every index from the build.json files after they were lost, and drops unfinished staging directories', async () => {
     const system = await readFile(join(tree, 'meta/1.0/index-system'), 'utf8');
     const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8'));
@@ -137,7 +157,7 @@ describe('publishBuild', () => {
     const leftover = join(tree, 'images/kilntest/1/amd64/default/.20990101_00:00');
     await mkdir(leftover);
     const out = execFileSync('node', [kiln, 'index', tree]).toString();
-    expect(out).toMatch(/3 products, 5 builds/);
+    expect(out).toMatch(/5 products, 7 builds/);
     expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).toBe(system);
     const rebuilt = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8'));
     expect(rebuilt.products).toEqual(images.products);

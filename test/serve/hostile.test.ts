@@ -94,7 +94,8 @@ describe('kiln serve against hostile requests', () => {
     expect(root.body.toString()).toContain(serial);
     expect(root.body.toString()).not.toContain('20990101');
     const images = await rawRequest(server.httpsPort, get('/images/'));
-    expect(images.body.toString()).not.toContain('TOPSECRET');
+    expect(images.body.toString()).toContain('kilntest/');
+    for (const link of ['evil', 'evildir', 'kilnlink']) expect(images.body.toString()).not.toContain(`>${link}`);
   });
 
   it('still serves the real files after all that', async () => {

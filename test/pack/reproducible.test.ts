@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compressorCommand } from '../../src/pack/compressors.js';
 import { packImage } from '../../src/pack/index.js';
 import type { PackResult } from '../../src/pack/types.js';
 import { makeBusyboxRoot, packInput } from './fixtures.js';
@@ -64,5 +66,19 @@ describe('reproducible packing', () => {
       expect(b?.sha256, `${a.name} differs: ${why}`).toBe(a.sha256);
     }
     expect(second.result.fingerprints).toEqual(first.result.fingerprints);
+  });
+
+  it('xz and zstd output does not depend on the number of threads, so any machine gives the same bytes', () => {
+    // Level 0 pins 1 MiB xz blocks: 3 MiB of mixed data spans several blocks.
+    const data = Buffer.alloc(3 * 1024 * 1024 + 77);
+    for (let i = 0; i < data.length; i += 8) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    for (const c of [{ method: 'xz' as const, level: 0 }, { method: 'zstd' as const, level: 3 }]) {
+      const [cmd, args] = compressorCommand(c).command as [string, string[]];
+      const digests = ['1', '2', '4'].map((n) => {
+        const threaded = args.map((a) => (a === '--threads=0' ? (n === '1' ? '--threads=+1' : `--threads=${n}`) : a === '-T0' ? `-T${n}` : a));
+        return createHash('sha256').update(execFileSync(cmd, threaded, { input: data, maxBuffer: 64 * 1024 * 1024 })).digest('hex');
+      });
+      expect(new Set(digests).size, `${c.method}: ${digests.join(' ')}`).toBe(1);
+    }
   });
 });

@@ -60,6 +60,7 @@ function plannedNames(input: PackInput, ext: string): string[] {
  * artifacts. On failure nothing it wrote is left in `outDir`.
  */
 export async function packImage(input: PackInput): Promise<PackResult> {
+  input.signal?.throwIfAborted();
   await checkInput(input);
   const formats = new Set(input.formats);
   const def = input.plan.definition;

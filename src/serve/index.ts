@@ -255,6 +255,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       throw new KilnError(`cannot listen on ${opts.httpListen.host}:${opts.httpListen.port}: ${(e as Error).message}`);
     }
   }
+  if (!(await stat(catalogFile(root)).catch(() => undefined)) && (await stat(`${root}/images`).catch(() => undefined))) {
+    log(sink, 'warn', `${root} has images but no kiln indexes (copied without its .kiln directory?); run 'kiln index ${root}'`);
+  }
   log(sink, 'info', `serving ${root} on https port ${httpsPort}${httpPort ? ` and http port ${httpPort}` : ''}`);
 
   let closed: Promise<void> | undefined;

@@ -241,3 +241,29 @@ describe('kiln serve shutdown', () => {
     }
   });
 });
+
+describe('kiln serve under a path prefix', () => {
+  it('serves the tree and the catalog only below the prefix, with commands and links that carry it', async () => {
+    const work = await tempDir('prefix');
+    try {
+      const tree = join(work, 'tree');
+      const [serial] = serials(1);
+      const b = await makeBuild(work, { serial: serial! });
+      await publishBuild({ tree, stagingDir: b.staging, record: b.record });
+      const server = await startServer({ tree, listen: { host: '127.0.0.1', port: 0 }, prefix: '/mirror/' });
+      try {
+        expect(server.prefix).toBe('/mirror');
+        expect((await rawRequest(server.httpsPort, get('/meta/1.0/index-system'))).status).toBe(404);
+        expect((await rawRequest(server.httpsPort, get('/mirror//meta/1.0/index-system'))).status).toBe(200);
+        const page = (await rawRequest(server.httpsPort, get('/mirror/'))).body.toString();
+        expect(page).toContain(`--server 127.0.0.1:${server.httpsPort}/mirror -d kilntest -r 1 -a amd64`);
+        expect(page).toContain(`href="/mirror/images/kilntest/1/amd64/default/${serial}/rootfs.tar.xz"`);
+        expect(page).toContain(`lxc remote add kiln https://127.0.0.1:${server.httpsPort}/mirror --protocol=simplestreams --public`);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});

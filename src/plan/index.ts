@@ -45,8 +45,9 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   const setup = mgr?.setup?.({ architectureKernel: def.image.architecture_kernel });
   if (mgr && setup) steps.push({ kind: 'packages', name: 'packages.setup', phase: 'refresh', argv: setup });
 
-  // Managers whose repositories distrobuilder ignores (pacman, portage, ...) get no step.
-  const repos = mgr?.repositories.handler ? repositoriesStep(def, render, mgr.name) : undefined;
+  // Every manager gets the step; the customization stage decides what a
+  // manager does with repositories (and says so when it ignores them).
+  const repos = repositoriesStep(def, render, mgr?.name);
   if (repos) steps.push(repos);
   steps.push(...actionSteps(def, 'post-unpack', render));
 

@@ -190,9 +190,9 @@ actions:
     expect(scripts).toEqual(['#!/bin/sh\necho amd64', '#!/bin/sh\necho {{ image.architecture_mapped }}']);
   });
 
-  it('leaves repositories out for managers that ignore them, as distrobuilder does', () => {
-    const p = plan('packages:\n  manager: pacman\n  repositories:\n  - {name: extra, url: "[extra]"}\n');
-    expect(p.steps.some((s) => s.kind === 'repositories')).toBe(false);
+  it('hands repositories to the customization stage for every manager (it decides what each does)', () => {
+    const p = plan('packages:\n  manager: portage\n  repositories:\n  - {name: extra, url: "x"}\n');
+    expect(p.steps.find((s) => s.kind === 'repositories')).toMatchObject({ manager: 'portage', repositories: [{ name: 'extra', url: 'x' }] });
   });
 
   it('names actions by their rank among the actions of their trigger, whatever the filters', () => {

@@ -19,5 +19,5 @@ export const pacman: PackageManagerSpec = {
     const keyring = ARM.has(architectureKernel) ? 'archlinuxarm' : 'archlinux';
     return ['sh', '-c', `if [ ! -d /etc/pacman.d/gnupg ]; then pacman-key --init && pacman-key --populate ${keyring}; fi`];
   },
-  repositories: { handler: null, description: 'ignored (pacman repositories are set in /etc/pacman.conf by actions)' },
+  repositories: { handler: 'pacman', description: 'a [name] section in /etc/pacman.conf (Server = url); an armored key is added to the pacman keyring (distrobuilder ignores pacman repositories)' },
 };

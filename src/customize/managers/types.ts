@@ -18,7 +18,7 @@ export interface PackageManagerSpec {
 
 export interface RepositoryHandling {
   /** The customization stage's repository handler family, or null when repositories are ignored. */
-  handler: 'apt' | 'apk' | 'yum' | 'zypper' | 'equo' | 'anise' | null;
+  handler: 'apt' | 'apk' | 'yum' | 'zypper' | 'pacman' | 'equo' | 'anise' | null;
   /** What adding a repository does, for `kiln plan` and the docs. */
   description: string;
 }

@@ -21,9 +21,13 @@ export function stateDir(tree: string): string {
  * can never leave a stale lock behind.
  */
 export async function lockTree(tree: string, sink: EventSink = nullSink): Promise<TreeLock> {
-  await mkdir(stateDir(tree), { recursive: true });
   const file = join(stateDir(tree), 'lock');
-  await (await open(file, 'a', 0o644)).close();
+  try {
+    await mkdir(stateDir(tree), { recursive: true });
+    await (await open(file, 'a', 0o644)).close();
+  } catch (e) {
+    throw new KilnError(`cannot create ${file}: ${(e as Error).message}; kiln keeps its lock and state in DIR/.kiln and needs write access to the tree`);
+  }
   const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });

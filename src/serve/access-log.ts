@@ -7,7 +7,6 @@ export interface AccessLog {
 }
 
 function quote(s: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
   return s === undefined ? '-' : s.replace(/[\u0000-\u001f\u007f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

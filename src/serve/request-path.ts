@@ -26,7 +26,6 @@ export function parseRequestPath(rawUrl: string): RequestPath {
     } catch {
       return { ok: false, status: 400, reason: 'bad percent-encoding' };
     }
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f/\\]/.test(seg)) return { ok: false, status: 400, reason: 'forbidden character in path' };
     if (seg === '.' || seg === '..') return { ok: false, status: 400, reason: 'dot segment in path' };
     if (seg.length > 255) return { ok: false, status: 400, reason: 'path segment too long' };

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { regenerateIndexes } from '../../publish/index.js';
-import { readCatalog } from '../../serve/catalog-data.js';
+import { readCatalog } from '../../serve/read-catalog.js';
 
 const USAGE = 'kiln index [DIR]';
 

@@ -3,7 +3,7 @@ import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { startServer } from '../../serve/index.js';
 import { lxcCreateCommand, remoteAddCommand, type PublicAddress } from '../../serve/client-commands.js';
-import { readCatalog } from '../../serve/catalog-data.js';
+import { readCatalog } from '../../serve/read-catalog.js';
 
 const USAGE = 'kiln serve [DIR] [--listen HOST:PORT] [--http HOST:PORT] [--cert FILE --key FILE] [--prefix /PATH] [--access-log FILE|-] [--max-connections N]';
 

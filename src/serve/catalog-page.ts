@@ -51,6 +51,8 @@ export interface CatalogContext {
   wgetrc?: string;
   caPath?: string;
   query: string;
+  /** Tree-relative path of the newest catalog build report (`kiln build --catalog`). */
+  report?: string;
 }
 
 export function searchText(p: CatalogProduct): string {
@@ -122,6 +124,7 @@ export function renderCatalogPage(data: CatalogData, ctx: CatalogContext): strin
 <p id="count">${shown.length} of ${data.products.length} products</p>
 <section class="setup"><h2>Using this server</h2>
 ${setup}
+${ctx.report ? `<p>Latest build report: <a id="report" href="${escapeHtml(hrefFor(a.prefix, ctx.report))}">${escapeHtml(ctx.report)}</a></p>` : ''}
 <p>Indexes: <a href="${escapeHtml(hrefFor(a.prefix, 'meta/1.0/index-system'))}">meta/1.0/index-system</a>, <a href="${escapeHtml(hrefFor(a.prefix, 'streams/v1/index.json'))}">streams/v1/index.json</a>, <a href="${escapeHtml(hrefFor(a.prefix, 'streams/v1/images.json'))}">streams/v1/images.json</a>, <a href="${escapeHtml(hrefFor(a.prefix, 'images'))}/">images/</a></p>
 </section>
 <div id="products">

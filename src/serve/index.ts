@@ -7,7 +7,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
 import { catalogFile, type CatalogData } from '../publish/index.js';
@@ -76,6 +76,16 @@ function normalizePrefix(p: string | undefined): string {
     if (s.startsWith('.') || !/^[A-Za-z0-9_.:+-]+$/.test(s)) throw new KilnError(`--prefix '${p}': path segments may use letters, digits and '_.:+-' and must not start with '.'`);
   }
   return segs.length ? `/${segs.join('/')}` : '';
+}
+
+/** The newest catalog build report, from `reports/latest.json` (written by `kiln build --catalog`). */
+async function latestReport(root: string): Promise<string | undefined> {
+  try {
+    const data = JSON.parse(await readFile(join(root, 'reports', 'latest.json'), 'utf8')) as { path?: unknown };
+    return typeof data.path === 'string' && /^reports\/[\w.:-]+\/report\.html$/.test(data.path) ? data.path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Index files change on every publish; build files never change once published. */
@@ -180,7 +190,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     if (segments.length === 0) {
       const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
-      html(req, res, renderCatalogPage(await catalog(), { address: publicAddress(req, encrypted), wgetrc: wgetrcPath, caPath, query: q.slice(0, 200) }), CATALOG_CSP);
+      const report = await latestReport(root);
+      html(req, res, renderCatalogPage(await catalog(), { address: publicAddress(req, encrypted), wgetrc: wgetrcPath, caPath, query: q.slice(0, 200), ...(report ? { report } : {}) }), CATALOG_CSP);
       return;
     }
     const key = segments.join('/');

@@ -9,6 +9,18 @@ import { catalogJsonSchemaText } from '../../src/catalog/json-schema.js';
 import { expandCatalog, matchesOnly } from '../../src/catalog/matrix.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import { DefinitionError } from '../../src/util/errors.js';
+import { startServer } from '../../src/serve/index.js';
+import https from 'node:https';
+
+function fetchText(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca: readFileSync(ca) }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
 
 const BUSYBOX = readFileSync(path.join(ROOT, 'definitions/busybox.yaml'), 'utf8');
 
@@ -108,6 +120,15 @@ describe('kiln build --catalog', () => {
     const logText = await readFile(path.join(out, 'reports/20260101_0000', rep.builds[0]!.log), 'utf8');
     expect(logText).toContain('lxc-attach');
     expect(readFileSync(path.join(out, 'reports/20260101_0000/report.html'), 'utf8')).toContain('alpha:1.35:amd64:default');
+    // The web catalog links the newest report.
+    const server = await startServer({ tree: out, listen: { host: '127.0.0.1', port: 0 } });
+    try {
+      const page = await fetchText(`https://127.0.0.1:${server.httpsPort}/`, server.caPath as string);
+      expect(page).toContain('href="/reports/20260101_0000/report.html"');
+      expect(await fetchText(`https://127.0.0.1:${server.httpsPort}/reports/20260101_0000/report.html`, server.caPath as string)).toContain('gamma:1.35:amd64:default');
+    } finally {
+      await server.close();
+    }
   });
 
   it('skips every build when nothing changed: no new serials', async () => {

@@ -53,7 +53,8 @@ export interface Downloader {
   /**
    * Optional: the upstream identity without fetching the root, so catalog
    * builds can skip unchanged images before any slow work. Downloaders
-   * without it are identified by the digests of what fetch() downloaded.
+   * without it (or whose probe answers undefined for this source) are
+   * identified by the digests of what fetch() downloaded.
    */
-  probe?(ctx: ProbeContext): Promise<SourceIdentity>;
+  probe?(ctx: ProbeContext): Promise<SourceIdentity | undefined>;
 }

@@ -139,6 +139,20 @@ describe('kiln build --catalog', () => {
     expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
   });
 
+  it('kiln plan --matrix lists every cell with its input digest, whether it would be skipped, and the command to shard it', async () => {
+    const r = await kiln(['plan', '--catalog', cat, '--matrix', '--json', '--out', out]);
+    expect(r.exitCode, r.all).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ id: string; inputDigest: string; wouldSkip: boolean; published: string; command: string }>;
+    expect(rows.map((x) => [x.id, x.wouldSkip, x.published])).toEqual([
+      ['alpha:1.35:amd64:default', true, '20260101_00:00'],
+      ['beta:1.35:amd64:default', true, '20260101_00:00'],
+      ['gamma:1.35:amd64:default', true, '20260101_00:00'],
+    ]);
+    const published = JSON.parse(await readFile(path.join(out, 'images/alpha/1.35/amd64/default/20260101_00:00/build.json'), 'utf8')) as { inputDigest: string };
+    expect(rows[0]?.inputDigest).toBe(published.inputDigest);
+    expect(rows[0]?.command).toBe(`kiln build --catalog ${cat} --only alpha:1.35:amd64:default --out ${out}`);
+  });
+
   it('rebuilds only the products of the definition whose package list changed', async () => {
     await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello]\n    action: install\n' }));
     const r = await run('20260101_00:02');

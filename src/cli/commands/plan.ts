@@ -5,7 +5,9 @@ import { makePlan } from '../../plan/index.js';
 import type { Plan, TargetKind } from '../../plan/types.js';
 import { DefinitionError, formatDiagnostic, UsageError } from '../../util/errors.js';
 
-const USAGE = 'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--vm] [--strict-templates] [--json]';
+const USAGE =
+  'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--vm] [--strict-templates] [--json]\n' +
+  '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR] [--force] [--json]';
 
 function targetsFor(value: string, vm: boolean): TargetKind[] {
   switch (value) {
@@ -72,6 +74,10 @@ const command: Command = {
   summary: 'Print the resolved steps of a build in the order they run (--json: the plan object the build executes).',
   usage: USAGE,
   async run(ctx) {
+    if (ctx.argv.includes('--catalog')) {
+      const { planCatalogMatrix } = await import('../catalog-matrix-command.js');
+      return planCatalogMatrix(ctx, USAGE);
+    }
     const args = parseDefinitionArgs(ctx.argv, USAGE, { target: { type: 'string', default: 'all' } });
     const targets = targetsFor(String(args.rest.target), args.targetType === 'vm');
     try {

@@ -7,6 +7,7 @@ import { hashFile } from '../hash.js';
 import { findOnPath } from '../host-tools.js';
 import { busyboxVersion, populateBusyboxRoot } from '../busybox-root.js';
 import { log } from '../../util/events.js';
+import { probeHostBusybox } from '../probe-busybox.js';
 
 /**
  * The host's static busybox (Debian `busybox-static`), or with `source.url`
@@ -14,6 +15,7 @@ import { log } from '../../util/events.js';
  */
 export const busybox: Downloader = {
   name: 'busybox',
+  probe: (ctx) => probeHostBusybox(ctx, findHostBusybox),
   async fetch(ctx: SourceContext): Promise<SourceRecord> {
     if (ctx.step.source.url) {
       const { buildBusyboxFromSource } = await import('../busybox-build.js');

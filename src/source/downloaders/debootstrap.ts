@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { findReleaseFile, keyringFor, releaseInput, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
 
@@ -12,6 +13,7 @@ const SCRIPTS = '/usr/share/debootstrap/scripts';
  */
 export const debootstrap: Downloader = {
   name: 'debootstrap',
+  probe: probeDebian,
   async fetch(ctx: SourceContext): Promise<SourceRecord> {
     const tool = await requireTool('debootstrap', 'debootstrap');
     const src = ctx.step.source;

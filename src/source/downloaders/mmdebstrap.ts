@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { keyringFor, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
 
@@ -11,6 +12,7 @@ import { keyringFor, requireTool, resolveMirror, runStreaming, verifiedByFor } f
  */
 export const mmdebstrap: Downloader = {
   name: 'mmdebstrap',
+  probe: probeDebian,
   async fetch(ctx: SourceContext): Promise<SourceRecord> {
     const tool = await requireTool('mmdebstrap', 'mmdebstrap');
     const src = ctx.step.source;

@@ -1,0 +1,45 @@
+import os from 'node:os';
+import type { CommandContext } from './command.js';
+import { parseCommandArgs } from './args.js';
+import { UsageError } from '../util/errors.js';
+import { defaultCacheDir } from '../build/index.js';
+import { loadCatalog } from '../catalog/load.js';
+import { planMatrix } from '../catalog/plan-matrix.js';
+
+/**
+ * `kiln plan --catalog FILE --matrix`: every cell of the catalog with its
+ * input digest and whether `kiln build --catalog` would skip it, so a CI
+ * system can run one `kiln build --catalog FILE --only ID` job per cell.
+ */
+export async function planCatalogMatrix(ctx: CommandContext, usage: string): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    ctx.argv,
+    {
+      catalog: { type: 'string' },
+      matrix: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string', default: 'out' },
+      force: { type: 'boolean', default: false },
+      'cache-dir': { type: 'string' },
+    },
+    usage,
+  );
+  if (positionals.length > 0) throw new UsageError(`--catalog takes no definition file\nusage: ${usage}`);
+  if (!values.matrix) throw new UsageError(`--catalog goes with --matrix\nusage: ${usage}`);
+  const catalog = await loadCatalog(values.catalog as string);
+  const rows = await planMatrix(catalog, {
+    out: values.out as string,
+    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+    workParent: os.tmpdir(),
+    force: values.force as boolean,
+    ...(values.only !== undefined ? { only: values.only as string } : {}),
+  });
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    for (const r of rows) {
+      const state = r.error ? `error: ${r.error.split('\n')[0]}` : r.wouldSkip === true ? 'unchanged (skip)' : r.wouldSkip === false ? 'build' : 'build unless the source is unchanged';
+      ctx.stdout.write(`${r.id.padEnd(40)} ${(r.inputDigest ?? '-').slice(0, 12).padEnd(12)} ${state}\n`);
+    }
+  }
+  return rows.some((r) => r.error) ? 1 : 0;
+}

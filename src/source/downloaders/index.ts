@@ -1,4 +1,5 @@
 import type { Downloader } from '../types.js';
+import { alpinelinuxHttp } from './alpinelinux-http.js';
 import { busybox } from './busybox.js';
 import { debootstrap } from './debootstrap.js';
 import { dockerHttp } from './docker-http.js';
@@ -7,5 +8,5 @@ import { rootfsHttp } from './rootfs-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp].map((d) => [d.name, d]),
+  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp].map((d) => [d.name, d]),
 );

@@ -211,6 +211,8 @@ export interface Located {
   artifact: Artifact;
   /** What discovery resolved ("latest", codename, build ...), recorded with the artifact URL. */
   resolved: Record<string, string>;
+  /** The URL names one immutable file (a dated or build-numbered name): it identifies the content by itself. */
+  immutable?: boolean;
 }
 
 export interface ArtifactDownloaderSpec {
@@ -239,7 +241,7 @@ export function artifactDownloader(spec: ArtifactDownloaderSpec): Downloader {
     },
     async probe(ctx: ProbeContext): Promise<SourceIdentity | undefined> {
       const located = await spec.locate(ctx);
-      const id = await probeArtifact(ctx, located.artifact);
+      const id = (await probeArtifact(ctx, located.artifact)) ?? (located.immutable ? { parts: { [located.artifact.url]: 'immutable' } } : undefined);
       if (!id) return undefined;
       return { parts: { ...id.parts, ...(spec.probeExtra ? await spec.probeExtra(ctx, located) : {}) } };
     },

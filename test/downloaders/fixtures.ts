@@ -170,7 +170,7 @@ export function busyboxRoot(dir: string, files: Record<string, string | Buffer> 
 /** tar (GNU, numeric owners) of `dir`'s contents, optionally compressed, into a buffer. */
 export function tarOf(dir: string, compress?: 'gzip' | 'xz' | 'zstd', opts: { prefix?: string } = {}): Buffer {
   const args = ['--numeric-owner', '--owner=0', '--group=0', '-cpf', '-', '-C', dir];
-  const tarball = execFileSync('tar', opts.prefix ? [...args, '--transform', `s,^\\.,${opts.prefix},`, '.'] : [...args, '.'], { maxBuffer: 1 << 30 });
+  const tarball = execFileSync('tar', opts.prefix ? [...args, '--transform', `s,^\\.,${opts.prefix},S`, '.'] : [...args, '.'], { maxBuffer: 1 << 30 });
   if (!compress) return tarball;
   return execFileSync(compress, compress === 'zstd' ? ['-q', '-c'] : compress === 'xz' ? ['-c', '-0', '-T1'] : ['-c', '-1'], { input: tarball, maxBuffer: 1 << 30 });
 }

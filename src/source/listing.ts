@@ -27,6 +27,7 @@ export interface ListingEntry {
  */
 export function parseListing(html: string, base: string): ListingEntry[] {
   const baseUrl = new URL(base);
+  const basePath = safeDecode(baseUrl.pathname) ?? baseUrl.pathname;
   const out = new Map<string, ListingEntry>();
   for (const m of html.matchAll(/<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi)) {
     const raw = decodeEntities(m[1] ?? m[2] ?? m[3] ?? '');
@@ -37,22 +38,25 @@ export function parseListing(html: string, base: string): ListingEntry[] {
     } catch {
       continue;
     }
-    if (target.origin !== baseUrl.origin || target.search !== '' || !target.pathname.startsWith(baseUrl.pathname)) continue;
-    const rest = target.pathname.slice(baseUrl.pathname.length);
+    // Compared decoded: servers differ in which characters (`:` in OBS paths) they escape.
+    const targetPath = safeDecode(target.pathname);
+    if (target.origin !== baseUrl.origin || target.search !== '' || targetPath === undefined || !targetPath.startsWith(basePath)) continue;
+    const rest = targetPath.slice(basePath.length);
     const directory = rest.endsWith('/');
-    const name = directory ? rest.slice(0, -1) : rest;
-    if (name === '' || name.includes('/')) continue;
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(name);
-    } catch {
-      continue;
-    }
-    if (decoded === '.' || decoded === '..') continue;
+    const decoded = directory ? rest.slice(0, -1) : rest;
+    if (decoded === '' || decoded.includes('/') || decoded === '.' || decoded === '..') continue;
     target.hash = '';
     if (!out.has(decoded)) out.set(decoded, { name: decoded, directory, url: target.href });
   }
   return [...out.values()];
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
 }
 
 function decodeEntities(s: string): string {

@@ -2,6 +2,7 @@ import type { Downloader } from '../types.js';
 import { alpinelinuxHttp } from './alpinelinux-http.js';
 import { archlinuxHttp } from './archlinux-http.js';
 import { fedoraHttp } from './fedora-http.js';
+import { opensuseHttp } from './opensuse-http.js';
 import { busybox } from './busybox.js';
 import { debootstrap } from './debootstrap.js';
 import { dockerHttp } from './docker-http.js';
@@ -10,5 +11,5 @@ import { rootfsHttp } from './rootfs-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp].map((d) => [d.name, d]),
+  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp].map((d) => [d.name, d]),
 );

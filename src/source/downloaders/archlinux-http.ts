@@ -38,7 +38,9 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   const name = [`${base}.tar.zst`, `${base}.tar.gz`].find((n) => names.has(n));
   if (!name) throw noMatch(dir, entries, `bootstrap tarball (${base}.tar.zst)`);
   const tarball = `${dir}${name}`;
-  return { artifact: { url: tarball, signature: `${tarball}.sig` }, resolved: { release, architecture: arch }, immutable: true };
+  // sha256sums.txt is unsigned: it only serves skip_verification as an integrity check.
+  const sums = names.has('sha256sums.txt') ? { sums: { url: `${dir}sha256sums.txt`, signature: { kind: 'unsigned' as const } } } : {};
+  return { artifact: { url: tarball, signature: `${tarball}.sig`, ...sums }, resolved: { release, architecture: arch }, immutable: true };
 }
 
 /**

@@ -32,8 +32,10 @@ export interface SumsFile {
   signature: SumsSignature;
   /** The artifact's name in the sums file (default: the last URL segment). */
   name?: string;
-  /** Parser for layouts parseSums cannot read (Gentoo DIGESTS); default parseSums. */
+  /** Parser for layouts parseSums cannot read (Gentoo DIGESTS, Hydra JSON); default parseSums. */
   parse?: (text: string) => Map<string, SumEntry>;
+  /** Accept header for the request (Hydra answers JSON only when asked). */
+  accept?: string;
 }
 
 /** One upstream file and the proof upstream publishes for it. */
@@ -56,8 +58,8 @@ function nameOf(url: string): string {
   return decodeURIComponent(p.slice(p.lastIndexOf('/') + 1));
 }
 
-async function required(url: string, what: string, ctx: ProbeContext): Promise<Buffer> {
-  const got = await fetchSmall(url, { sink: ctx.sink, signal: ctx.signal, maxBytes: 16 << 20 });
+async function required(url: string, what: string, ctx: ProbeContext, accept?: string): Promise<Buffer> {
+  const got = await fetchSmall(url, { sink: ctx.sink, signal: ctx.signal, maxBytes: 16 << 20, ...(accept ? { accept } : {}) });
   if (!got) throw new SourceError(`${url}: not found (HTTP 404); it is the ${what}`);
   return got.body;
 }
@@ -121,7 +123,7 @@ export async function fetchArtifact(ctx: SourceContext, artifact: Artifact, sour
   }
   log(ctx.sink, 'warn', `${artifact.url}: skip_verification is set; the download's origin is NOT verified`);
   if (artifact.sums) {
-    const body = (await fetchSmall(artifact.sums.url, { ...http, maxBytes: 16 << 20 }))?.body;
+    const body = (await fetchSmall(artifact.sums.url, { ...http, maxBytes: 16 << 20, ...(artifact.sums.accept ? { accept: artifact.sums.accept } : {}) }))?.body;
     if (body) {
       // Read a clearsigned file's text without trusting its signature: integrity only.
       const text = unclearsign(body.toString('utf8'));
@@ -141,7 +143,7 @@ async function signedEntry(
   sums: SumsFile,
   keyring: Keyring,
 ): Promise<{ entry: SumEntry; fingerprint: string; proofs: FetchedInput[] }> {
-  const body = await required(sums.url, `checksum list for ${artifactUrl}`, ctx);
+  const body = await required(sums.url, `checksum list for ${artifactUrl}`, ctx, sums.accept);
   let text: string;
   let fingerprint: string;
   const proofs: FetchedInput[] = [];
@@ -202,7 +204,7 @@ function toInput(file: CachedFile, verifiedBy: string): FetchedInput {
 export async function probeArtifact(ctx: ProbeContext, artifact: Artifact): Promise<SourceIdentity | undefined> {
   const proof = artifact.sums?.url ?? artifact.signature;
   if (!proof) return undefined;
-  const body = await required(proof, `checksum list or signature for ${artifact.url}`, ctx);
+  const body = await required(proof, `checksum list or signature for ${artifact.url}`, ctx, artifact.sums?.accept);
   return { parts: { [artifact.url]: `${nameOf(proof)}:sha256:${createHash('sha256').update(body).digest('hex')}` } };
 }
 
@@ -241,7 +243,8 @@ export function artifactDownloader(spec: ArtifactDownloaderSpec): Downloader {
     },
     async probe(ctx: ProbeContext): Promise<SourceIdentity | undefined> {
       const located = await spec.locate(ctx);
-      const id = (await probeArtifact(ctx, located.artifact)) ?? (located.immutable ? { parts: { [located.artifact.url]: 'immutable' } } : undefined);
+      // A fixed file name needs no further request; a moving one is identified by its proof.
+      const id = located.immutable ? { parts: { [located.artifact.url]: 'immutable' } } : await probeArtifact(ctx, located.artifact);
       if (!id) return undefined;
       return { parts: { ...id.parts, ...(spec.probeExtra ? await spec.probeExtra(ctx, located) : {}) } };
     },

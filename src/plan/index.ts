@@ -24,8 +24,8 @@ const VM_ONLY_GENERATORS = new Set(['fstab', 'incus-agent']);
  * and 5): source (rendered URL and keys, early sets); [policy-rc.d on];
  * [package manager setup]; repositories; post-unpack actions; refresh,
  * update, post-update actions, merged sets, clean (or nothing when no set
- * matches and update is off); post-packages actions; [policy-rc.d off];
- * generators; the LXC systemd generator; post-files actions; the LXC
+ * matches and update is off); post-packages actions; generators; the LXC
+ * systemd generator; post-files actions; [policy-rc.d off]; the LXC
  * metadata files. Everything is filtered and rendered: the build executes
  * exactly this object.
  */
@@ -59,11 +59,13 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   steps.push(...flow.sets);
   if (flow.clean) steps.push(flow.clean);
   steps.push(...actionSteps(def, 'post-packages', render));
-  if (policy) steps.push(policy.remove);
 
   steps.push(...generatorSteps(loaded, render, targets));
   steps.push(systemdGeneratorStep());
   steps.push(...actionSteps(def, 'post-files', render));
+  // Services stay off through post-files too: those actions install packages
+  // as well (a boot loader for VMs), as distrobuilder's chroot allows.
+  if (policy) steps.push(policy.remove);
 
   const plan: Plan = {
     definitionFile: loaded.file,

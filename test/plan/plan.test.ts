@@ -39,7 +39,7 @@ describe('the package flow (definitions-spec 4)', () => {
     const p = plan(`packages:\n  manager: apt\n  cleanup: true\n  sets:\n  - packages: [vim]\n    action: install\n    releases: [trixie]\n${ACTIONS}`);
     expect(argvs(p)).toEqual([]);
     // post-packages still runs; post-update does not.
-    expect(names(p)).toEqual(['policy-rc.d:install', 'post-unpack[0]', 'post-packages[0]', 'policy-rc.d:remove', 'lxc-systemd-generator', 'post-files[0]']);
+    expect(names(p)).toEqual(['policy-rc.d:install', 'post-unpack[0]', 'post-packages[0]', 'lxc-systemd-generator', 'post-files[0]', 'policy-rc.d:remove']);
   });
 
   it('runs refresh, upgrade, post-update actions, sets, clean, post-packages in that order', () => {
@@ -53,9 +53,10 @@ describe('the package flow (definitions-spec 4)', () => {
       'packages.install[0]',
       'packages.clean',
       'post-packages[0]',
-      'policy-rc.d:remove',
       'lxc-systemd-generator',
       'post-files[0]',
+      // Services stay off while post-files actions may still install packages.
+      'policy-rc.d:remove',
     ]);
     expect(argvs(p)).toEqual(['apt-get -y update', 'apt-get -y dist-upgrade', 'apt-get -y install vim', 'apt-get -y clean']);
   });

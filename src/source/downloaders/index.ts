@@ -5,6 +5,7 @@ import { fedoraHttp } from './fedora-http.js';
 import { gentooHttp } from './gentoo-http.js';
 import { nixosHttp } from './nixos-http.js';
 import { opensuseHttp } from './opensuse-http.js';
+import { openwrtHttp } from './openwrt-http.js';
 import { busybox } from './busybox.js';
 import { debootstrap } from './debootstrap.js';
 import { dockerHttp } from './docker-http.js';
@@ -15,5 +16,5 @@ import { voidlinuxHttp } from './voidlinux-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp, ubuntuHttp, voidlinuxHttp, gentooHttp, nixosHttp].map((d) => [d.name, d]),
+  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp, ubuntuHttp, voidlinuxHttp, gentooHttp, nixosHttp, openwrtHttp].map((d) => [d.name, d]),
 );

@@ -1,4 +1,5 @@
 import type { Downloader } from '../types.js';
+import { almalinuxHttp } from './almalinux-http.js';
 import { alpinelinuxHttp } from './alpinelinux-http.js';
 import { archlinuxHttp } from './archlinux-http.js';
 import { fedoraHttp } from './fedora-http.js';
@@ -7,14 +8,16 @@ import { nixosHttp } from './nixos-http.js';
 import { opensuseHttp } from './opensuse-http.js';
 import { openwrtHttp } from './openwrt-http.js';
 import { busybox } from './busybox.js';
+import { centosHttp } from './centos-http.js';
 import { debootstrap } from './debootstrap.js';
 import { dockerHttp } from './docker-http.js';
 import { mmdebstrap } from './mmdebstrap.js';
+import { rockylinuxHttp } from './rockylinux-http.js';
 import { rootfsHttp } from './rootfs-http.js';
 import { ubuntuHttp } from './ubuntu-http.js';
 import { voidlinuxHttp } from './voidlinux-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp, ubuntuHttp, voidlinuxHttp, gentooHttp, nixosHttp, openwrtHttp].map((d) => [d.name, d]),
+  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp, ubuntuHttp, voidlinuxHttp, gentooHttp, nixosHttp, openwrtHttp, centosHttp, rockylinuxHttp, almalinuxHttp].map((d) => [d.name, d]),
 );

@@ -1,71 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ResultPromise } from 'execa';
-import { kilnBackground, ROOT } from '../helpers/kiln.js';
 import { LxcClient } from '../helpers/lxc-client.js';
-import { sharedBuild, type SharedBuild } from '../helpers/shared-builds.js';
-
-const DEBIAN = path.join(ROOT, 'definitions/debian.yaml');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function findCa(tree: string): Promise<string> {
-  const dir = path.join(tree, '.kiln', 'tls');
-  const pems = (await readdir(dir)).filter((f) => /ca.*\.(pem|crt)$/.test(f));
-  if (pems.length === 0) throw new Error(`no CA certificate in ${dir}`);
-  return path.join(dir, pems[0] as string);
-}
+import { sharedDebianCatalog } from '../helpers/shared-builds.js';
+import { serveTree, type ServedTree } from '../helpers/serve.js';
 
 /**
- * The real thing: definitions/debian.yaml for bookworm (amd64, default)
- * through `kiln build` (debootstrap from the host's mirror, customization in
- * kiln's build containers), served by `kiln serve`, installed by LXC's own
- * download template and booted with systemd.
+ * The real thing: definitions/debian.yaml for bookworm (amd64, default),
+ * built by the shared catalog run (`kiln build --catalog`: debootstrap from
+ * the host's mirror, customization in kiln's build containers), served by
+ * `kiln serve`, installed by LXC's own download template and booted with
+ * systemd.
  */
 describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
-  let build: SharedBuild;
+  let buildLog: string;
   let tmp: string;
-  let server: ResultPromise | undefined;
+  let served: ServedTree | undefined;
   let client: LxcClient;
   const name = `kiln-debian-${process.pid}`;
 
   beforeAll(async () => {
-    build = await sharedBuild('debian-bookworm-default', DEBIAN, ['-o', 'image.release=bookworm', '-o', 'image.variant=default']);
+    const run = await sharedDebianCatalog();
+    buildLog = await run.logOf('debian:bookworm:amd64:default');
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-debian-'));
-    const port = await freePort();
-    server = kilnBackground(['serve', build.out, '--listen', `127.0.0.1:${port}`]);
-    await waitForPort(port, 30_000);
-    client = await LxcClient.create(path.join(tmp, 'lxc'), await findCa(build.out));
-    const created = await client.createFromServer(name, `127.0.0.1:${port}`, 'debian', 'bookworm', 'amd64', 'default');
+    served = await serveTree(run.out);
+    client = await LxcClient.create(path.join(tmp, 'lxc'), served.ca);
+    const created = await client.createFromServer(name, served.server, 'debian', 'bookworm', 'amd64', 'default');
     if (created.exitCode !== 0) throw new Error(`lxc-create failed:\n${created.all}`);
     const started = await client.start(name);
     if (started.exitCode !== 0) throw new Error(`lxc-start failed:\n${started.all}`);
@@ -74,14 +36,13 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
 
   afterAll(async () => {
     if (client) await client.destroy(name);
-    server?.kill('SIGTERM');
-    await server?.catch(() => undefined);
+    await served?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it('every step of the build shows up by name in the build log', () => {
     for (const step of ['policy-rc.d:install', 'post-unpack[0]', 'packages.refresh', 'packages.update', 'post-update[0]', 'packages.install[0]', 'packages.clean', 'post-packages[0]', 'policy-rc.d:remove', 'files[0].hostname', 'lxc-systemd-generator', 'post-files[0]']) {
-      expect(build.log, step).toContain(step);
+      expect(buildLog, step).toContain(step);
     }
   });
 

@@ -1,56 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kiln, kilnBackground, ROOT } from '../helpers/kiln.js';
+import { kiln, ROOT } from '../helpers/kiln.js';
+import { serveTree, type ServedTree } from '../helpers/serve.js';
 import { LxcClient } from '../helpers/lxc-client.js';
 import { kilnTempDirs, mountPoints } from '../helpers/host-state.js';
-import type { ResultPromise } from 'execa';
 
 const BUSYBOX = path.join(ROOT, 'definitions/busybox.yaml');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Finds the CA certificate `kiln serve` made for the tree. */
-async function findCa(tree: string): Promise<string> {
-  const dir = path.join(tree, '.kiln', 'tls');
-  const pems = (await readdir(dir)).filter((f) => /ca.*\.(pem|crt)$/.test(f));
-  if (pems.length === 0) throw new Error(`no CA certificate in ${dir}`);
-  return path.join(dir, pems[0] as string);
-}
 
 describe('walking skeleton: busybox definition to a container the real LXC client boots', () => {
   let tmp: string;
   let out: string;
-  let server: ResultPromise | undefined;
-  let port: number;
+  let served: ServedTree | undefined;
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-'));
@@ -58,8 +21,7 @@ describe('walking skeleton: busybox definition to a container the real LXC clien
   });
 
   afterAll(async () => {
-    server?.kill('SIGTERM');
-    await server?.catch(() => undefined);
+    await served?.stop();
     await rm(tmp, { recursive: true, force: true });
   });
 
@@ -79,13 +41,11 @@ describe('walking skeleton: busybox definition to a container the real LXC clien
   });
 
   it('lxc-create -t download installs it from kiln serve, lxc-start boots it, and the marker was written inside the build container', async () => {
-    port = await freePort();
-    server = kilnBackground(['serve', out, '--listen', `127.0.0.1:${port}`]);
-    await waitForPort(port, 30_000);
-    const client = await LxcClient.create(path.join(tmp, 'lxc'), await findCa(out));
+    served = await serveTree(out);
+    const client = await LxcClient.create(path.join(tmp, 'lxc'), served.ca);
     const name = `kiln-e2e-${process.pid}`;
     try {
-      const created = await client.createFromServer(name, `127.0.0.1:${port}`, 'busybox', '1.35', 'amd64');
+      const created = await client.createFromServer(name, served.server, 'busybox', '1.35', 'amd64');
       expect(created.exitCode, created.all).toBe(0);
       expect(created.all).toContain('You just created a BusyBox 1.35');
       expect((await readFile(path.join(client.rootfs(name), 'etc/hostname'), 'utf8')).trim()).toBe(name);

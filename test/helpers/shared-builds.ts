@@ -66,3 +66,71 @@ export async function sharedBuild(name: string, definition: string, args: string
     return { out, log };
   });
 }
+
+export interface SharedCatalogRun {
+  /** The published tree. */
+  out: string;
+  catalog: string;
+  /** report.json of the run. */
+  report: { run: string; builds: Array<{ id: string; status: string; reason?: string; serial?: string; log: string }> };
+  /** The build log of one cell (`debian:bookworm:amd64:default`). */
+  logOf(id: string): Promise<string>;
+}
+
+/** The catalog every Debian test shares: kiln's busybox and Debian bookworm and trixie, default and cloud. */
+export const SHARED_CATALOG_SERIAL = '20260101_00:00';
+
+/**
+ * `kiln build --catalog --jobs 2 --test` of busybox and Debian (bookworm and
+ * trixie, default and cloud), once per test run: the slow real builds every
+ * Debian test reads from.
+ */
+export async function sharedDebianCatalog(): Promise<SharedCatalogRun> {
+  const base = path.join(sharedRoot(), 'debian-catalog');
+  await mkdir(sharedRoot(), { recursive: true });
+  return withLock(`${base}.lock`, async () => {
+    const out = path.join(base, 'out');
+    const catalog = path.join(base, 'kiln.yaml');
+    const status = path.join(base, 'status');
+    const logFile = path.join(base, 'run.log');
+    if (!existsSync(status)) {
+      await mkdir(base, { recursive: true });
+      const defs = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../definitions');
+      await writeFile(
+        catalog,
+        [
+          'images:',
+          `- definition: ${defs}/busybox.yaml`,
+          `- definition: ${defs}/debian.yaml`,
+          '  releases: [bookworm, trixie]',
+          '  architectures: [amd64]',
+          '  variants: [default, cloud]',
+          '',
+        ].join('\n'),
+      );
+      const r = await kiln(
+        ['build', '--catalog', catalog, '--jobs', '2', '--test', '--out', out, '--serial', SHARED_CATALOG_SERIAL, '--cache-dir', path.join(sharedRoot(), 'cache')],
+        { timeout: 60 * 60_000 },
+      );
+      await writeFile(logFile, r.all ?? '');
+      await writeFile(status, String(r.exitCode));
+    }
+    const code = (await readFile(status, 'utf8')).trim();
+    const runLog = await readFile(logFile, 'utf8');
+    // The report of the shared run itself, whatever later runs on the tree wrote since.
+    const runId = SHARED_CATALOG_SERIAL.replace(/:/g, '');
+    const reportFile = path.join(out, 'reports', runId, 'report.json');
+    if (!existsSync(reportFile)) throw new Error(`shared catalog run failed (exit ${code}) without a report:\n${runLog.slice(-4000)}`);
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as SharedCatalogRun['report'];
+    return {
+      out,
+      catalog,
+      report,
+      logOf: async (id: string) => {
+        const b = report.builds.find((x) => x.id === id);
+        if (!b) throw new Error(`no build ${id} in the shared catalog run`);
+        return readFile(path.join(out, 'reports', runId, b.log), 'utf8');
+      },
+    };
+  });
+}

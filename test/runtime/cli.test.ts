@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kiln } from '../helpers/kiln.js';
+import { execa } from 'execa';
+import { kiln, KILN_BIN } from '../helpers/kiln.js';
 import { makeBusyboxRoot, removeDir, scratchDir } from './fixtures.js';
 
 let dir: string;
@@ -30,7 +31,7 @@ describe('kiln run', () => {
 
   it('passes the step no file descriptor but stdin, stdout and stderr, even ones kiln inherited', async () => {
     // fds 3 and 4 reach the kiln process without close-on-exec.
-    const r = await kiln(['run', root, '--', 'ls', '/proc/self/fd'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const r = await execa('node', [KILN_BIN, 'run', root, '--', 'ls', '/proc/self/fd'], { reject: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     // 3 is the directory ls itself is reading.
     expect(r.stdout).toBe('0\n1\n2\n3');
   });

@@ -30,7 +30,10 @@ export interface AlpineMirror {
  * numerically: .10 beats .9), a release candidate, the ISO and
  * latest-releases.yaml beside them; `.sha256` and `.asc` per tarball.
  */
-export function alpineMirror(key: TestKey, opts: { base?: string; releases: Record<string, string[]>; arches?: string[] }): AlpineMirror {
+export function alpineMirror(
+  key: TestKey,
+  opts: { base?: string; releases: Record<string, string[]>; arches?: string[]; extraFiles?: Record<string, string>; applets?: 'all' | 'few' },
+): AlpineMirror {
   const base = opts.base ?? '/alpine';
   const tree = new MirrorTree('nginx');
   const tarballs = new Map<string, Buffer>();
@@ -39,7 +42,7 @@ export function alpineMirror(key: TestKey, opts: { base?: string; releases: Reco
       const dir = `${base}/v${short}/releases/${arch}`;
       for (const version of versions) {
         const name = `alpine-minirootfs-${version}-${arch}.tar.gz`;
-        const tgz = busyboxArchive(alpineRootFiles(version), 'gzip');
+        const tgz = busyboxArchive({ ...alpineRootFiles(version), ...opts.extraFiles }, 'gzip', { applets: opts.applets ?? 'few' });
         tarballs.set(`${version}/${arch}`, tgz);
         tree.add(`${dir}/${name}`, tgz);
         tree.add(`${dir}/${name}.sha256`, `${sha256(tgz)}  ${name}\n`);

@@ -15,17 +15,15 @@ export interface RawEntry {
 export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
     pack.on('error', reject);
   });
   for (const e of entries) {
-    const body = e.content === undefined ? undefined : Buffer.from(e.content);
-    pack.entry(
-      { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(1_600_000_000_000), uid: 0, gid: 0 },
-      body,
-    );
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(1_600_000_000_000), uid: 0, gid: 0 };
+    if (e.content === undefined) pack.entry(header);
+    else pack.entry(header, Buffer.from(e.content));
   }
   pack.finalize();
   await done;
@@ -38,3 +36,35 @@ export function gnuTar(dir: string, out: string, compress?: 'gzip' | 'xz' | 'zst
   const data = compress ? execFileSync(compress, compress === 'zstd' ? ['-q', '-c'] : ['-c'], { input: tarball, maxBuffer: 1 << 30 }) : tarball;
   writeFileSync(out, data);
 }
+
+/** A zip with unix modes and symlinks, written by Python's zipfile the way Info-ZIP does; device nodes and fifos have no zip form and are left out. */
+export function makeZip(dir: string, out: string): void {
+  execFileSync('python3', ['-c', ZIP_SCRIPT, dir, out]);
+}
+
+/** A squashfs image of a directory; tar2sqfs keeps hardlinks and xattrs (gensquashfs --pack-dir does not keep hardlinks). */
+export function makeSquashfs(dir: string, out: string): void {
+  const tarball = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-cpf', '-', '-C', dir, '.'], { maxBuffer: 1 << 30 });
+  execFileSync('tar2sqfs', ['-q', '-f', out], { input: tarball, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+const ZIP_SCRIPT = `
+import os, sys, zipfile, stat
+src, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
+    for dirpath, dirs, files in os.walk(src):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, src)
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
+                zi = zipfile.ZipInfo(rel + '/'); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                z.writestr(zi, b'')
+            elif stat.S_ISLNK(st.st_mode):
+                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                z.writestr(zi, os.readlink(full))
+            elif stat.S_ISREG(st.st_mode):
+                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
+                with open(full, 'rb') as f: z.writestr(zi, f.read(), zipfile.ZIP_DEFLATED)
+`;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.
 import { startForwardProxy } from '../fixtures/http-proxy.js';
 import { makeContext, type TestContext } from './context.js';
 import { makeTestKey, type TestKey } from './gpg-keys.js';
-import { gnuTar } from './archives.js';
+import { gnuTar, makeSquashfs, makeZip } from './archives.js';
 import { describeTree, makeRichTree } from './trees.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -34,6 +34,10 @@ beforeAll(async () => {
     gnuTar(tree, path.join(work, name), c);
     archives[name] = await readFile(path.join(work, name));
   }
+  makeZip(tree, path.join(work, 'rootfs.zip'));
+  archives['rootfs.zip'] = await readFile(path.join(work, 'rootfs.zip'));
+  makeSquashfs(tree, path.join(work, 'rootfs.sqfs'));
+  archives['rootfs.sqfs'] = await readFile(path.join(work, 'rootfs.sqfs'));
   trusted = makeTestKey('Kiln Trusted');
   stranger = makeTestKey('Kiln Stranger');
   server = await startFixtureServer();
@@ -206,6 +210,21 @@ describe('rootfs-http without keys', () => {
       expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
     });
   }
+
+  it('unpacks a squashfs image served over http', async () => {
+    server.set('/img/rootfs.squashfs', archives['rootfs.sqfs']!);
+    const ctx = await ctxFor({ url: server.url('/img/rootfs.squashfs'), checksum: `sha256:${sha256(archives['rootfs.sqfs']!)}` });
+    expect((await fetchSource(ctx)).resolved).toEqual({ format: 'squashfs' });
+    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+  });
+
+  it('unpacks a zip served over http (owners become root)', async () => {
+    server.set('/img/rootfs.zip', archives['rootfs.zip']!);
+    const ctx = await ctxFor({ url: server.url('/img/rootfs.zip'), checksum: `sha512:${sha512(archives['rootfs.zip']!)}` });
+    expect((await fetchSource(ctx)).resolved).toEqual({ format: 'zip' });
+    expect(await readFile(path.join(ctx.rootfs, 'etc/passwd'), 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect((await lstat(path.join(ctx.rootfs, 'usr/bin/su'))).mode & 0o7777).toBe(0o4755);
+  });
 
   it('fails on a wrong sha512 checksum', async () => {
     server.set('/sum512/rootfs.tar.gz', archives['rootfs.tar.gz']!);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { unpackArchive } from '../../src/source/unpack/index.js';
 import { SourceError, UnsafeArchiveError } from '../../src/source/errors.js';
 import { describeTree, dumpXattrs, makeRichTree } from './trees.js';
-import { gnuTar, rawTar, type RawEntry } from './archives.js';
+import { gnuTar, makeSquashfs, makeZip, rawTar, type RawEntry } from './archives.js';
 
 let base: string;
 let root: string;
@@ -45,10 +45,7 @@ describe('unpacking a real root tarball', () => {
 
   it('unpacks a squashfs image through sqfs2tar', async () => {
     const img = path.join(base, 'root.sqfs');
-    // tar2sqfs keeps hardlinks and xattrs (gensquashfs --pack-dir duplicates hardlinks).
-    const tarball = path.join(base, 'for-sqfs.tar');
-    gnuTar(src, tarball);
-    execFileSync('sh', ['-c', 'tar2sqfs -q -f "$1" < "$2"', 'sh', img, tarball], { stdio: 'pipe' });
+    makeSquashfs(src, img);
     const r = await unpackArchive(img, root);
     expect(r.format).toBe('squashfs');
     expect(describeTree(root)).toEqual(describeTree(src));
@@ -62,14 +59,20 @@ describe('unpacking a real root tarball', () => {
     await writeFile(path.join(zsrc, 'bin/tool'), '#!/bin/sh\n', { mode: 0o755 });
     await writeFile(path.join(zsrc, 'readme'), 'hi\n', { mode: 0o640 });
     await symlink('bin/tool', path.join(zsrc, 'tool'));
-    // Python's zipfile stores unix modes and symlinks the way Info-ZIP does.
-    execFileSync('python3', ['-c', ZIP_SCRIPT, zsrc, zip]);
+    makeZip(zsrc, zip);
     const r = await unpackArchive(zip, root);
     expect(r.format).toBe('zip');
     expect(await readFile(path.join(root, 'bin/tool'), 'utf8')).toBe('#!/bin/sh\n');
     expect(await readlink(path.join(root, 'tool'))).toBe('bin/tool');
     const lines = describeTree(root).map((l) => l.split(' ').slice(0, 4).join(' '));
     expect(lines).toEqual(['bin d 755 0:0', 'bin/tool f 755 0:0', 'readme f 640 0:0', 'tool l  0:0']);
+  });
+
+  it('refuses a zip entry climbing out with ../', async () => {
+    const zip = path.join(base, 'evil.zip');
+    execFileSync('python3', ['-c', "import zipfile,sys\nwith zipfile.ZipFile(sys.argv[1],'w') as z: z.writestr('ok','x'); z.writestr('../canary/pwned','x')", zip]);
+    await expect(unpackArchive(zip, root)).rejects.toThrow(new UnsafeArchiveError('entry "../canary/pwned": entry "../canary/pwned" has a ".." component and could land outside the root'));
+    expect(await readdir(canary)).toEqual([]);
   });
 
   it('rejects a file that is no archive, naming it', async () => {
@@ -88,26 +91,6 @@ describe('unpacking a real root tarball', () => {
   });
 });
 
-const ZIP_SCRIPT = `
-import os, sys, zipfile, stat
-src, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
-    for dirpath, dirs, files in os.walk(src):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, src)
-            st = os.lstat(full)
-            if stat.S_ISDIR(st.st_mode):
-                zi = zipfile.ZipInfo(rel + '/'); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
-                z.writestr(zi, b'')
-            elif stat.S_ISLNK(st.st_mode):
-                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
-                z.writestr(zi, os.readlink(full))
-            else:
-                zi = zipfile.ZipInfo(rel); zi.external_attr = (st.st_mode & 0xFFFF) << 16; zi.create_system = 3
-                with open(full, 'rb') as f: z.writestr(zi, f.read(), zipfile.ZIP_DEFLATED)
-`;
 
 describe('hostile archives are refused with nothing written outside the root', () => {
   async function refuse(entries: RawEntry[], message: RegExp): Promise<void> {

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { VerificationError } from '../../src/source/index.js';
+import { alpinelinuxHttp } from '../../src/source/downloaders/alpinelinux-http.js';
 import type { FixtureServer } from '../fixtures/http-server.js';
 import { makeTestKey, type TestKey } from '../source/gpg-keys.js';
-import { runSource, sourceError } from './context.js';
+import { downloaderContext, runSource, sourceError } from './context.js';
 import { scratch, sha256, startMirror } from './fixtures.js';
 import { alpineMirror, type AlpineMirror } from './mirrors/alpine.js';
 
@@ -61,6 +62,21 @@ describe('alpinelinux-http', () => {
       expect(await readFile(path.join(ctx.rootfs, 'etc/apk/repositories'), 'utf8')).toBe('http://mirror.invalid/alpine/edge/main\nhttp://mirror.invalid/alpine/edge/community\n');
       expect(await readFile(path.join(ctx.rootfs, 'var/log/apk-stub.log'), 'utf8')).toBe('apk upgrade --update-cache --available\n');
     });
+  });
+
+  it('identifies a numbered release by its fixed name and edge by the .sha256 of its base', async () => {
+    const numbered = await downloaderContext(source(), { release: '3.21', mappings: ALPINE_MAP, cacheDir: cache.dir });
+    const edge = await downloaderContext(source({ same_as: '3.22' }), { release: 'edge', mappings: ALPINE_MAP, cacheDir: cache.dir });
+    try {
+      const url = server.url('/alpine/v3.21/releases/x86_64/alpine-minirootfs-3.21.10-x86_64.tar.gz');
+      expect((await alpinelinuxHttp.probe!(numbered))!.parts).toEqual({ [url]: 'immutable' });
+      const base = server.url('/alpine/v3.22/releases/x86_64/alpine-minirootfs-3.22.0-x86_64.tar.gz');
+      const sums = mirror.tree.files.get('/alpine/v3.22/releases/x86_64/alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256')!;
+      expect((await alpinelinuxHttp.probe!(edge))!.parts).toEqual({ [base]: `alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256:sha256:${sha256(sums)}` });
+    } finally {
+      await numbered.cleanup();
+      await edge.cleanup();
+    }
   });
 
   it('refuses edge without same_as', async () => {

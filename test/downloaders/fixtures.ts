@@ -55,10 +55,6 @@ export class MirrorTree {
   }
 }
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
 function nginxDate(d: Date): string {
   const m = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]!;
   const p = (n: number): string => String(n).padStart(2, '0');

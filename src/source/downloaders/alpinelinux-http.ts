@@ -39,6 +39,8 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   return {
     artifact: { url: tarball, sums: { url: `${tarball}.sha256`, signature: { kind: 'unsigned' } }, signature: `${tarball}.asc` },
     resolved: { release: full, architecture: arch, ...(edge ? { same_as: release, upgraded_to: 'edge' } : {}) },
+    // A numbered minirootfs never changes; edge is upgraded from the network, which no file here identifies.
+    immutable: !edge,
   };
 }
 

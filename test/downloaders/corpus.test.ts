@@ -20,7 +20,7 @@ import type { SourceRecord } from '../../src/source/types.js';
 import { MemorySink } from '../../src/util/events.js';
 import type { FixtureServer } from '../fixtures/http-server.js';
 import { makeTestKey, type TestKey } from '../source/gpg-keys.js';
-import { scratch, sha256, startMirror } from './fixtures.js';
+import { MirrorTree, scratch, sha256, startMirror } from './fixtures.js';
 import { alpineMirror } from './mirrors/alpine.js';
 import { archMirror } from './mirrors/archlinux.js';
 import { fedoraMirror } from './mirrors/fedora.js';
@@ -151,7 +151,7 @@ describe('lxc-ci corpus: busybox.yaml (busybox from a source tarball)', () => {
       writeFileSync(path.join(dir, 'busybox.c'), '#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { if (c > 1 && !strcmp(v[1], "--list-full")) { puts("bin/sh"); puts("sbin/init"); return 0; } puts("BusyBox v' + release + ' (kiln fixture) multi-call binary."); return 0; }\n');
       const tarball = execFileSync('tar', ['-cjf', '-', '-C', s.dir, `busybox-${release}`]);
       digest = sha256(tarball);
-      server = await startMirror(new (await import('./fixtures.js')).MirrorTree('apache').add(`/downloads/busybox-${release}.tar.bz2`, tarball));
+      server = await startMirror(new MirrorTree('apache').add(`/downloads/busybox-${release}.tar.bz2`, tarball));
     } finally {
       s.remove();
     }

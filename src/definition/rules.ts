@@ -85,7 +85,11 @@ export function checkRules(def: Definition, positions: Map<string, Pos>, keyPosi
     if (src.downloader === 'alpinelinux-http' && def.image?.release === 'edge' && !src.same_as) {
       at('source.same_as', 'alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)', 'source');
     }
-    if (src.checksum !== undefined && src.downloader !== 'rootfs-http') at('source.checksum', 'source.checksum is only used by the rootfs-http downloader');
+    // Bootstrappers check the archive's Release file themselves; every downloader of a file honours a checksum.
+    const noChecksum = ['debootstrap', 'mmdebstrap', 'rpmbootstrap'];
+    if (src.checksum !== undefined && noChecksum.includes(src.downloader)) {
+      at('source.checksum', `source.checksum is not used by ${src.downloader}, which verifies the archive's signed Release files; use source.keys`);
+    }
   }
   return out;
 }

@@ -155,7 +155,7 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
         same_as: str('debootstrap: script alias for a new release; alpinelinux-http: real release behind edge.'),
         skip_verification: bool('Skip checksum and signature checks where the downloader allows it.'),
         components: strList('debootstrap --components; rpmbootstrap extra packages (each a template).', str('Component.', { template: 'always' })),
-        checksum: str('kiln: expected digest of the rootfs-http download.', { pattern: { regex: '^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$', hint: 'sha256:<64 hex digits> or sha512:<128 hex digits>' } }),
+        checksum: str('kiln extension: expected digest (sha256:HEX or sha512:HEX) of the file the downloader fetches; not for debootstrap/mmdebstrap.', { pattern: { regex: '^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$', hint: 'sha256:<64 hex digits> or sha512:<128 hex digits>' } }),
       },
     },
     targets: {

@@ -25,7 +25,8 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
   let run: SharedCatalogRun;
   beforeAll(async () => {
     run = await sharedDebianCatalog();
-  });
+    // The shared catalog run (several Debian builds) may be made here: minutes on 2 cores.
+  }, 60 * 60_000);
 
   it('published every image after it booted under the real LXC client', async () => {
     expect(run.report.builds.map((b) => [b.id, b.status, b.reason ?? ''])).toEqual(CELLS.map((id) => [id, 'published', '']));

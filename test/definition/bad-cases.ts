@@ -248,9 +248,9 @@ export const BAD_CASES: BadCase[] = [
     expected: ['bad.yaml:4:1: source: alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)'],
   },
   {
-    name: 'a checksum for a downloader that does not use it',
-    text: `${BASE}  checksum: sha256:${'a'.repeat(64)}\n`,
-    expected: ['bad.yaml:8:13: source.checksum: source.checksum is only used by the rootfs-http downloader'],
+    name: 'a checksum for a bootstrapper, which verifies signed Release files instead',
+    text: `${BASE.replace('downloader: busybox', 'downloader: debootstrap')}  checksum: sha256:${'a'.repeat(64)}\n`,
+    expected: ["bad.yaml:8:13: source.checksum: source.checksum is not used by debootstrap, which verifies the archive's signed Release files; use source.keys"],
   },
   {
     name: 'an expiry that distrobuilder would silently read as "now"',

@@ -32,7 +32,8 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     const started = await client.start(name);
     if (started.exitCode !== 0) throw new Error(`lxc-start failed:\n${started.all}`);
     if ((await client.wait(name, 'RUNNING', 60)).exitCode !== 0) throw new Error('the container did not reach RUNNING');
-  });
+    // The shared catalog run (several Debian builds) may be made here: minutes on 2 cores.
+  }, 60 * 60_000);
 
   afterAll(async () => {
     if (client) await client.destroy(name);

@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../publish/atomic-write.js';
+import { humanSize } from '../util/size.js';
+import { escapeHtml } from '../serve/html.js';
 
 export interface BuildReport {
   id: string;
@@ -30,16 +32,8 @@ export interface CatalogReport {
   builds: BuildReport[];
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
-
 function seconds(ms: number | undefined): string {
   return ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function size(n: number): string {
-  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
 export function renderReportHtml(r: CatalogReport): string {
@@ -49,23 +43,23 @@ export function renderReportHtml(r: CatalogReport): string {
   const rows = r.builds
     .map((b) => {
       const stages = Object.entries(b.durations)
-        .map(([k, v]) => `${esc(k)} ${seconds(v)}`)
+        .map(([k, v]) => `${escapeHtml(k)} ${seconds(v)}`)
         .join('<br>');
       const sizes = Object.entries(b.sizes)
-        .map(([k, v]) => `${esc(k)} ${size(v)}`)
+        .map(([k, v]) => `${escapeHtml(k)} ${humanSize(v)}`)
         .join('<br>');
-      const image = b.dir ? `<a href="../../${esc(b.dir)}/">${esc(b.serial ?? '')}</a>` : esc(b.serial ?? '');
-      return `<tr class="${b.status}"><td>${esc(b.id)}</td><td>${b.status}</td><td>${esc(b.reason ?? '')}</td><td>${image}</td><td>${seconds(b.durationMs)}</td><td>${stages}</td><td>${sizes}</td><td><a href="${esc(b.log)}">log</a></td></tr>`;
+      const image = b.dir ? `<a href="../../${escapeHtml(b.dir)}/">${escapeHtml(b.serial ?? '')}</a>` : escapeHtml(b.serial ?? '');
+      return `<tr class="${b.status}"><td>${escapeHtml(b.id)}</td><td>${b.status}</td><td>${escapeHtml(b.reason ?? '')}</td><td>${image}</td><td>${seconds(b.durationMs)}</td><td>${stages}</td><td>${sizes}</td><td><a href="${escapeHtml(b.log)}">log</a></td></tr>`;
     })
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>kiln build report ${esc(r.run)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>kiln build report ${escapeHtml(r.run)}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}
 tr.failed td:nth-child(2),tr.quarantined td:nth-child(2){color:#b00;font-weight:bold}tr.published td:nth-child(2){color:#070}tr.unchanged td:nth-child(2){color:#555}
 </style></head><body>
-<h1>Build report ${esc(r.run)}</h1>
-<p>Catalog <code>${esc(r.catalog)}</code>, serial ${esc(r.serial)}, started ${esc(r.started)}, ${seconds(r.durationMs)}: ${esc(summary)}. kiln ${esc(r.kiln)}. <a href="../../">image catalog</a></p>
+<h1>Build report ${escapeHtml(r.run)}</h1>
+<p>Catalog <code>${escapeHtml(r.catalog)}</code>, serial ${escapeHtml(r.serial)}, started ${escapeHtml(r.started)}, ${seconds(r.durationMs)}: ${escapeHtml(summary)}. kiln ${escapeHtml(r.kiln)}. <a href="../../">image catalog</a></p>
 <table><thead><tr><th>image</th><th>status</th><th>reason</th><th>build</th><th>duration</th><th>stages</th><th>sizes</th><th>log</th></tr></thead>
 <tbody>
 ${rows}

@@ -1,4 +1,6 @@
 import type { EventSink, KilnEvent } from '../util/events.js';
+import { humanSize } from '../util/size.js';
+import path from 'node:path';
 
 /**
  * Turns events into what a person or a program reads:
@@ -16,16 +18,6 @@ class JsonSink implements EventSink {
   emit(event: KilnEvent): void {
     this.out.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
   }
-}
-
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
 class TextSink implements EventSink {
@@ -62,8 +54,8 @@ class TextSink implements EventSink {
         const finished = e.total !== undefined && e.done >= e.total;
         if (!finished && now - this.lastDraw < 100) return;
         this.lastDraw = now;
-        const amount = e.unit === 'bytes' ? human(e.done) : String(e.done);
-        const total = e.total === undefined ? '' : ` / ${e.unit === 'bytes' ? human(e.total) : e.total}`;
+        const amount = e.unit === 'bytes' ? humanSize(e.done) : String(e.done);
+        const total = e.total === undefined ? '' : ` / ${e.unit === 'bytes' ? humanSize(e.total) : e.total}`;
         const pct = e.total ? ` ${Math.floor((100 * e.done) / e.total)}%` : '';
         this.out.write(`\r\x1b[2K     ${e.task}: ${amount}${total}${pct}`);
         this.progressShown = true;
@@ -79,7 +71,7 @@ class TextSink implements EventSink {
         if (this.verbose) this.line(`     | ${e.line}`);
         return;
       case 'artifact':
-        this.line(`     ${e.path} (${human(e.size)})`);
+        this.line(`     ${path.basename(e.path)} (${humanSize(e.size)})`);
         return;
       case 'result':
         if (e.message) this.line(e.message);

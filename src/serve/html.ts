@@ -8,12 +8,4 @@ export function hrefFor(prefix: string, rel: string): string {
   return `${prefix}/${enc.join('/')}`;
 }
 
-export function humanSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+export { humanSize } from '../util/size.js';

@@ -26,16 +26,17 @@ import resource, subprocess, sys, time
 t = time.monotonic()
 r = subprocess.run(sys.argv[1:])
 ms = (time.monotonic() - t) * 1000
-print("%d %d %d" % (r.returncode, ms, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%d %d %d %d" % (r.returncode, ms, u.ru_maxrss, (u.ru_utime + u.ru_stime) * 1000))
 `;
 
 function measure(argv) {
   const r = spawnSync('python3', ['-c', MEASURE, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = r.stdout.trim().split('\n');
-  const [rc, ms, rss] = (lines.at(-1) ?? '').split(' ').map(Number);
+  const [rc, ms, rss, cpuMs] = (lines.at(-1) ?? '').split(' ').map(Number);
   if (rc !== 0) throw new Error(`${argv.join(' ')} failed (${rc}): ${r.stdout}`);
   const report = lines.length > 1 ? JSON.parse(lines.at(-2)) : null;
-  return { ms, rssMb: rss / 1024, nodeRssMb: report?.nodeRssMb };
+  return { ms, cpuMs, rssMb: rss / 1024, nodeRssMb: report?.nodeRssMb };
 }
 
 function duBytes(dir) {
@@ -105,19 +106,20 @@ try {
 
   const size = (p) => statSync(p).size / 1024 / 1024;
   const rows = [
-    ['rootfs.tar.xz', 'tar | xz -T0', rawXz.ms, kilnXz.ms, rawXz.rssMb, kilnXz.rssMb, size(`${raw}/rootfs.tar.xz`), size(`${kilnXz.out}/rootfs.tar.xz`), 1.05],
-    ['tar.xz + squashfs', 'tar|xz; gensquashfs', rawXz.ms + rawSq.ms, kilnBoth.ms, Math.max(rawXz.rssMb, rawSq.rssMb), kilnBoth.rssMb,
+    ['rootfs.tar.xz', 'tar | xz -T0', rawXz.ms, kilnXz.ms, rawXz.cpuMs, kilnXz.cpuMs, rawXz.rssMb, kilnXz.rssMb, size(`${raw}/rootfs.tar.xz`), size(`${kilnXz.out}/rootfs.tar.xz`), 1.05],
+    ['tar.xz + squashfs', 'tar|xz; gensquashfs', rawXz.ms + rawSq.ms, kilnBoth.ms, rawXz.cpuMs + rawSq.cpuMs, kilnBoth.cpuMs, Math.max(rawXz.rssMb, rawSq.rssMb), kilnBoth.rssMb,
       size(`${raw}/rootfs.tar.xz`) + size(`${raw}/rootfs.squashfs`), size(`${kilnBoth.out}/rootfs.tar.xz`) + size(`${kilnBoth.out}/rootfs.squashfs`), 1.0],
   ];
   console.log(`root: ${(bytes / 1024 / 1024).toFixed(0)} MB from /usr, ${jobs} cpus, load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`);
-  console.log('output              raw tool              raw s   kiln s  ratio  target  raw peak RSS MB  kiln peak RSS MB  raw MB  kiln MB');
-  for (const [what, tool, r, k, rr, kr, rs, ks, target] of rows) {
+  console.log('output              raw tool              raw s   kiln s  ratio  target  cpu ratio  raw peak RSS MB  kiln peak RSS MB  raw MB  kiln MB');
+  for (const [what, tool, r, k, rc, kc, rr, kr, rs, ks, target] of rows) {
     const ratio = k / r;
     console.log(
-      `${what.padEnd(20)}${tool.padEnd(22)}${(r / 1000).toFixed(1).padStart(5)}  ${(k / 1000).toFixed(1).padStart(7)}  ${ratio.toFixed(2).padStart(5)}  ${`<=${target.toFixed(2)}`.padStart(6)}` +
+      `${what.padEnd(20)}${tool.padEnd(22)}${(r / 1000).toFixed(1).padStart(5)}  ${(k / 1000).toFixed(1).padStart(7)}  ${ratio.toFixed(2).padStart(5)}  ${`<=${target.toFixed(2)}`.padStart(6)}  ${(kc / rc).toFixed(2).padStart(9)}` +
         `  ${rr.toFixed(0).padStart(15)}  ${kr.toFixed(0).padStart(16)}  ${rs.toFixed(1).padStart(6)}  ${ks.toFixed(1).padStart(7)}${ratio <= target ? '' : '  (over target)'}`,
     );
   }
+  console.log('cpu ratio: user+sys seconds of every process, kiln over raw (meaningful when other work shares the cores)');
   console.log(`peak RSS: the largest single process (xz, gensquashfs, tar2sqfs or node); kiln's node process alone: ${kilnXz.nodeRssMb.toFixed(0)} MB (tar.xz), ${kilnBoth.nodeRssMb.toFixed(0)} MB (both)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

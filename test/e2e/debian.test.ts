@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LxcClient } from '../helpers/lxc-client.js';
-import { sharedDebianCatalog } from '../helpers/shared-builds.js';
+import { SHARED_CATALOG_SERIAL, sharedDebianCatalog } from '../helpers/shared-builds.js';
 import { serveTree, type ServedTree } from '../helpers/serve.js';
 
 /**
@@ -16,6 +16,7 @@ import { serveTree, type ServedTree } from '../helpers/serve.js';
  */
 describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
   let buildLog: string;
+  let outDir: string;
   let tmp: string;
   let served: ServedTree | undefined;
   let client: LxcClient;
@@ -23,6 +24,7 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
 
   beforeAll(async () => {
     const run = await sharedDebianCatalog();
+    outDir = run.out;
     buildLog = await run.logOf('debian:bookworm:amd64:default');
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-debian-'));
     served = await serveTree(run.out);
@@ -79,6 +81,19 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     // policy-rc.d only existed while the image was built.
     expect((await client.attach(name, ['test', '-e', '/usr/sbin/policy-rc.d'])).exitCode).not.toBe(0);
     expect((await client.attach(name, ['systemctl', 'is-enabled', 'systemd-networkd.service'])).stdout.trim()).toBe('enabled');
+  });
+
+  it('its published SBOM lists exactly the packages dpkg-query -W shows inside it', async () => {
+    const sbomFile = path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'sbom.spdx.json');
+    const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { spdxVersion: string; packages: Array<{ name: string; versionInfo?: string }> };
+    expect(sbom.spdxVersion).toBe('SPDX-2.3');
+    const listed = sbom.packages.filter((p) => p.versionInfo !== undefined).map((p) => `${p.name} ${p.versionInfo}`);
+    const inside = await client.attach(name, ['dpkg-query', '-W', '-f', '${db:Status-Abbrev} ${Package} ${Version}\n']);
+    const installed = inside.stdout
+      .split('\n')
+      .filter((l) => /^[ih]i/.test(l))
+      .map((l) => l.split(' ').slice(1).join(' ').trim());
+    expect(listed.sort()).toEqual(installed.sort());
   });
 
   it('carries the marker of each action trigger, in build order', async () => {

@@ -164,6 +164,51 @@ describe('hostile archives are refused with nothing written outside the root', (
   });
 });
 
+describe('layer mode (OCI/Docker layers)', () => {
+  async function layer(name: string, entries: RawEntry[]): Promise<string> {
+    const file = path.join(base, name);
+    await writeFile(file, await rawTar(entries));
+    return file;
+  }
+
+  it('keeps a lower layer symlink to a directory and writes through it inside the root (keep-dirlinks)', async () => {
+    await unpackArchive(
+      await layer('l1.tar', [
+        { name: 'usr/bin/', type: 'directory' },
+        { name: 'usr/lib/', type: 'directory' },
+        { name: 'bin', type: 'symlink', linkname: 'usr/bin' },
+        { name: 'lib', type: 'symlink', linkname: '/usr/lib' },
+        { name: 'up', type: 'symlink', linkname: '../../..' },
+      ]),
+      root,
+      { layer: true },
+    );
+    await unpackArchive(
+      await layer('l2.tar', [
+        { name: 'bin/', type: 'directory' },
+        { name: 'bin/tool', content: 'tool' },
+        { name: 'lib/libx.so', content: 'lib' },
+        { name: 'up/etc/passwd', content: 'stays inside' },
+      ]),
+      root,
+      { layer: true },
+    );
+    expect(await readlink(path.join(root, 'bin'))).toBe('usr/bin');
+    expect(await readFile(path.join(root, 'usr/bin/tool'), 'utf8')).toBe('tool');
+    expect(await readFile(path.join(root, 'usr/lib/libx.so'), 'utf8')).toBe('lib');
+    // "../../.." cannot climb above the root: it resolves to the root itself.
+    expect(await readFile(path.join(root, 'etc/passwd'), 'utf8')).toBe('stays inside');
+    expect(await readdir(canary)).toEqual([]);
+  });
+
+  it('refuses a layer symlink that leads nowhere inside the root', async () => {
+    await unpackArchive(await layer('l1.tar', [{ name: 'dangling', type: 'symlink', linkname: '/nonexistent' }]), root, { layer: true });
+    await expect(unpackArchive(await layer('l2.tar', [{ name: 'dangling/x', content: 'x' }]), root, { layer: true })).rejects.toThrow(
+      /entry "dangling\/x": the symlink "dangling" does not lead to a directory inside the root/,
+    );
+  });
+});
+
 describe('size and entry caps', () => {
   it('stops a 10 GB-expanding bomb at its header, before writing it', async () => {
     // A zstd stream of 10 GiB of zeros: one 512-byte tar header, then the

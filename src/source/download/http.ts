@@ -173,7 +173,7 @@ export async function downloadFile(
  */
 export async function fetchSmall(
   url: string,
-  opts: HttpOptions & { maxBytes?: number; accept?: string } = {},
+  opts: HttpOptions & { maxBytes?: number; accept?: string; probe?: boolean } = {},
 ): Promise<{ body: Buffer; headers: Headers; url: string } | undefined> {
   const retries = opts.retries ?? 4;
   const target = new URL(url);
@@ -195,6 +195,8 @@ export async function fetchSmall(
       continue;
     }
     if (res.statusCode === 404 || res.statusCode === 410) return undefined;
+    // Object stores answer 403 for a missing key when listing is not allowed.
+    if (opts.probe && res.statusCode === 403) return undefined;
     if (transient(res.statusCode)) {
       lastError = `HTTP ${res.statusCode}`;
       continue;

@@ -41,7 +41,8 @@ interface DirMeta {
  * Writes archive entries under `root` and nothing outside it. Every parent
  * directory is proven to be a real directory inside the root (created by this
  * writer or found by lstat), so no entry is ever written through a symlink,
- * whether an earlier entry or something already in the root planted it.
+ * whether an earlier entry or something already in the root planted it (in
+ * layer mode such a symlink is resolved inside the root instead).
  * Names with `..` or a leading `/` and hardlinks leaving the root are refused.
  * Directory metadata is applied last (their mtimes change as children are
  * added), xattrs after chown (which clears security.capability).
@@ -82,22 +83,20 @@ export class RootWriter implements EntrySink {
       throw new UnsafeArchiveError(`archive has more than ${this.limits.maxEntries} entries (at "${h.name}"); refusing to unpack it`);
     }
     if (this.onProgress && this.entries % 512 === 0) this.onProgress(this.entries, this.bytes);
-    const rel = this.relPath(h.name, h.name);
-    if (this.layer) {
-      const base = rel.slice(rel.lastIndexOf('/') + 1);
-      if (base.startsWith('.wh.')) {
-        this.whiteout(h, rel, base);
-        return;
-      }
-      this.thisLayer.add(rel);
-    }
-    if (rel === '') {
+    const named = this.relPath(h.name, h.name);
+    if (named === '') {
       if (h.type !== 'dir') throw new UnsafeArchiveError(`entry "${h.name}" would replace the root directory with a ${h.type}`);
       this.dirMeta.set('', meta(h));
       this.xattr('', h);
       return;
     }
-    this.parent(rel, h.name);
+    const base = named.slice(named.lastIndexOf('/') + 1);
+    if (this.layer && base.startsWith('.wh.')) {
+      this.whiteout(h, this.parent(named, h.name, false), base);
+      return;
+    }
+    const rel = this.parent(named, h.name);
+    if (this.layer) this.thisLayer.add(rel);
     switch (h.type) {
       case 'file':
         return this.beginFile(h, rel);
@@ -185,6 +184,9 @@ export class RootWriter implements EntrySink {
 
   private dir(h: EntryHeader, rel: string): void {
     const kind = this.kindOf(rel);
+    // keep-dirlinks: a layer's directory entry does not replace a lower layer's
+    // symlink to a directory (merged /usr keeps /bin -> usr/bin).
+    if (kind === 'l' && this.layer && this.dirlinkTarget(rel, h.name) !== undefined) return;
     if (kind !== 'd') {
       if (kind !== undefined) this.clearFinal(h, rel);
       fs.mkdirSync(this.abs(rel), 0o700);
@@ -208,9 +210,9 @@ export class RootWriter implements EntrySink {
   }
 
   private hardlink(h: EntryHeader, rel: string): void {
-    const target = this.relPath(h.linkname ?? '', h.name, 'hardlink target');
-    if (target === '') throw new UnsafeArchiveError(`entry "${h.name}" is a hardlink to the root directory`);
-    this.parent(target, h.name, false);
+    const named = this.relPath(h.linkname ?? '', h.name, 'hardlink target');
+    if (named === '') throw new UnsafeArchiveError(`entry "${h.name}" is a hardlink to the root directory`);
+    const target = this.parent(named, h.name, false);
     const kind = this.kindOf(target);
     if (kind === undefined) {
       throw new UnsafeArchiveError(`entry "${h.name}" is a hardlink to "${h.linkname}", which is not in the archive before it`);
@@ -245,7 +247,6 @@ export class RootWriter implements EntrySink {
   private whiteout(h: EntryHeader, rel: string, base: string): void {
     const slash = rel.lastIndexOf('/');
     const dir = slash < 0 ? '' : rel.slice(0, slash);
-    this.parent(rel, h.name, false);
     if (base === '.wh..wh..opq') {
       this.opaque.push(dir);
       return;
@@ -297,19 +298,27 @@ export class RootWriter implements EntrySink {
 
   /**
    * Proves every directory above `rel` is a real directory inside the root,
-   * creating missing ones when `create` is set.
+   * creating missing ones when `create` is set, and returns the path to
+   * write. Plain archives never pass a symlink; in layer mode a symlinked
+   * parent from a lower layer is resolved inside the root (keep-dirlinks).
    */
-  private parent(rel: string, name: string, create = true): void {
+  private parent(rel: string, name: string, create = true): string {
     const slash = rel.lastIndexOf('/');
-    if (slash < 0) return;
+    if (slash < 0) return rel;
     const dir = rel.slice(0, slash);
-    if (this.realDirs.has(dir)) return;
+    if (this.realDirs.has(dir)) return rel;
     let at = 0;
     for (;;) {
       const next = dir.indexOf('/', at);
       const p = next < 0 ? dir : dir.slice(0, next);
       if (!this.realDirs.has(p)) {
         const kind = this.kindOf(p);
+        if (kind === 'l' && this.layer) {
+          const resolved = this.dirlinkTarget(p, name);
+          if (resolved === undefined) throw new UnsafeArchiveError(`entry "${name}": the symlink "${p}" does not lead to a directory inside the root`);
+          const rest = rel.slice(p.length + 1);
+          return this.parent(resolved === '' ? rest : `${resolved}/${rest}`, name, create);
+        }
         if (kind === 'l') throw new UnsafeArchiveError(`entry "${name}" would be written through the symlink "${p}"`);
         if (kind !== undefined && kind !== 'd') throw new UnsafeArchiveError(`entry "${name}": "${p}" is not a directory`);
         if (kind === undefined) {
@@ -319,9 +328,41 @@ export class RootWriter implements EntrySink {
         }
         this.realDirs.add(p);
       }
-      if (next < 0) return;
+      if (next < 0) return rel;
       at = next + 1;
     }
+  }
+
+  /**
+   * Where the symlink at `rel` leads when resolved inside the root (as if the
+   * root were `/`: absolute targets start at the root, `..` stops there), if
+   * that is an existing directory; undefined otherwise.
+   */
+  private dirlinkTarget(rel: string, name: string): string | undefined {
+    let queue = rel.split('/');
+    const cur: string[] = [];
+    let hops = 0;
+    while (queue.length > 0) {
+      const c = queue.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        cur.pop();
+        continue;
+      }
+      const cand = cur.length ? `${cur.join('/')}/${c}` : c;
+      const kind = this.kindOf(cand);
+      if (kind === 'l') {
+        if (++hops > 40) throw new UnsafeArchiveError(`entry "${name}": too many levels of symlinks at "${cand}"`);
+        const target = fs.readlinkSync(this.abs(cand));
+        if (target.startsWith('/')) cur.length = 0;
+        queue = [...target.split('/'), ...queue];
+        continue;
+      }
+      if (kind !== 'd') return undefined;
+      cur.push(c);
+      this.realDirs.add(cur.join('/'));
+    }
+    return cur.join('/');
   }
 
   /** What is at `rel`: from memory for a fresh root, else from lstat. */

@@ -133,7 +133,7 @@ async function fetchText(url: string, http: { sink: SourceContext['sink']; signa
       return undefined;
     }
   }
-  return (await fetchSmall(url, { ...http, maxBytes: 4 << 20 }))?.body;
+  return (await fetchSmall(url, { ...http, maxBytes: 4 << 20, probe: true }))?.body;
 }
 
 async function assertDigest(url: string, file: CachedFile, expected: ExpectedDigest): Promise<void> {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fetchSource } from '../../src/source/index.js';
@@ -21,7 +21,7 @@ function hostArchiveFingerprints(): string[] {
   const home = mkdtempSync(path.join(os.tmpdir(), 'kiln-gpg-list-'));
   let out: string;
   try {
-    out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', '/usr/share/keyrings/debian-archive-keyring.gpg'], { encoding: 'utf8' });
+    out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', '/usr/share/keyrings/debian-archive-keyring.gpg'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -81,6 +81,14 @@ for (const tool of ['debootstrap', 'mmdebstrap'] as const) {
       const out = execFileSync('chroot', [ctx.rootfs, 'dpkg-query', '-W', '-f', '${Package}\n', 'apt', 'less', 'dpkg'], { encoding: 'utf8' });
       expect(out.trim().split('\n').sort()).toEqual(['apt', 'dpkg', 'less']);
     });
+
+    if (tool === 'debootstrap') {
+      it('keeps the downloaded packages in the cache for the next build', async () => {
+        const debs = (await readdir(path.join(ctx.cacheDir, 'debootstrap'))).filter((n) => n.endsWith('.deb'));
+        expect(debs.length).toBeGreaterThan(50);
+        expect(debs.some((n) => n.startsWith('less_'))).toBe(true);
+      });
+    }
 
     it("streams the bootstrapper's output as events", () => {
       expect(ctx.sink.events.filter((e) => e.type === 'output' && e.step === 'source').length).toBeGreaterThan(5);

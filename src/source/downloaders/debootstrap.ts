@@ -1,7 +1,9 @@
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
+import { log } from '../../util/events.js';
+import { withLock } from '../download/lock.js';
 import { findReleaseFile, keyringFor, releaseInput, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
 
 const SCRIPTS = '/usr/share/debootstrap/scripts';
@@ -32,7 +34,16 @@ export const debootstrap: Downloader = {
       args.push(suite, ctx.rootfs, mirror);
       const script = await scriptFor(suite, src.same_as);
       if (script) args.push(script);
-      await runStreaming(ctx, tool, args);
+      // debootstrap re-checks cached .debs against the signed Packages index, so
+      // nightly rebuilds reuse them; one run at a time may write the cache.
+      const debs = path.join(ctx.cacheDir, 'debootstrap');
+      const locks = path.join(ctx.cacheDir, 'locks');
+      await mkdir(debs, { recursive: true });
+      await mkdir(locks, { recursive: true });
+      await withLock(path.join(locks, 'debootstrap.lock'), () => runStreaming(ctx, tool, [`--cache-dir=${debs}`, ...args]), {
+        signal: ctx.signal,
+        onWait: () => log(ctx.sink, 'info', 'debootstrap: waiting for another build using the package cache'),
+      });
       const release = await findReleaseFile(path.join(ctx.rootfs, 'var/lib/apt/lists'), suite);
       const input = await releaseInput(release, mirror, suite, verifiedByFor(ctx, keyring, 'debootstrap'));
       return {

@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { EventSink } from '../../util/events.js';
 import { SourceError } from '../errors.js';
 import { DECOMPRESSORS, detectFormat, readHead, type ArchiveFormat } from './detect.js';
 import { consumeProcess } from './process-stream.js';
+import { consumeViaFifo } from './fifo-stream.js';
 import { RootWriter, type RootWriterOptions } from './root-writer.js';
 import { TarParser } from './tar-parser.js';
 import { unpackZip } from './zip.js';
@@ -47,13 +48,13 @@ export async function unpackArchive(file: string, root: string, opts: UnpackOpti
       const parser = new TarParser(writer);
       const push = (chunk: Buffer): void => parser.push(chunk);
       if (format === 'tar') {
-        for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal: opts.signal })) push(chunk as Buffer);
+        readAllSync(file, push, opts.signal);
       } else if (format === 'squashfs') {
         // `-r .` keeps the root inode's owner and mode as a "./" entry.
         await consumeProcess('sqfs2tar', ['-r', '.', file], push, `${file}`, opts.signal);
       } else {
         const d = DECOMPRESSORS[format];
-        await consumeProcess(d.cmd, [...d.args, file], push, `${file}`, opts.signal);
+        await consumeViaFifo(d.cmd, [...d.args, file], push, `${file}`, opts.signal);
       }
       parser.finish();
     }
@@ -63,4 +64,25 @@ export async function unpackArchive(file: string, root: string, opts: UnpackOpti
     throw e;
   }
   return { format, entries: writer.entries, bytes: writer.bytes };
+}
+
+/**
+ * Feeds a plain tar to the parser with synchronous reads into one reused
+ * buffer: the parser consumes every chunk before the next read (it copies
+ * what it keeps), and this avoids a buffer allocation and an event-loop
+ * round trip per chunk, which is most of the gap to GNU tar.
+ */
+function readAllSync(file: string, push: (chunk: Buffer) => void, signal?: AbortSignal): void {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new SourceError(`${file}: aborted`);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return;
+      push(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -5,6 +5,8 @@ import type { EntryHeader, EntrySink } from './entry.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const CREATE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+/** Matches names that need normalizing: empty, `.` or `..` components, doubled or trailing slashes, a leading `./`. */
+const CLEAN_NAME = /(^|\/)\.{1,2}(\/|$)|\/\/|\/$|^$/;
 
 export interface UnpackLimits {
   /** Most bytes of file data the archive may expand to. */
@@ -387,6 +389,8 @@ export class RootWriter implements EntrySink {
     if (name.startsWith('/')) {
       throw new UnsafeArchiveError(`entry "${entry}": ${what} "${name}" is an absolute path; archives must use names relative to the root`);
     }
+    // Most names are already clean ("usr/bin/ls"); only odd ones are split and rebuilt.
+    if (!CLEAN_NAME.test(name)) return name;
     const parts: string[] = [];
     for (const part of name.split('/')) {
       if (part === '' || part === '.') continue;

@@ -305,14 +305,21 @@ function isZero(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = num(b, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
+  // The checksum field itself counts as eight spaces.
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = 0; i < 148; i++) {
+    const c = b[i]!;
     unsigned += c;
-    signed += c > 127 ? c - 256 : c;
+    if (c > 127) high++;
   }
-  return stored === unsigned || stored === signed;
+  for (let i = 156; i < BLOCK; i++) {
+    const c = b[i]!;
+    unsigned += c;
+    if (c > 127) high++;
+  }
+  // Old tars summed signed chars: each byte above 127 counts 256 less.
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 /** Octal ASCII, or GNU base-256 when the high bit of the first byte is set. */

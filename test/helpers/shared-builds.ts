@@ -79,6 +79,8 @@ export interface SharedCatalogRun {
 
 /** The catalog every Debian test shares: kiln's busybox and Debian bookworm and trixie, default and cloud. */
 export const SHARED_CATALOG_SERIAL = '20260101_00:00';
+/** Fixed, so a rebuild of any cell with the same serial must give the same bytes. */
+export const SHARED_SOURCE_DATE_EPOCH = '1767225600';
 
 /**
  * `kiln build --catalog --jobs 2 --test` of busybox and Debian (bookworm and
@@ -110,7 +112,7 @@ export async function sharedDebianCatalog(): Promise<SharedCatalogRun> {
       );
       const r = await kiln(
         ['build', '--catalog', catalog, '--jobs', '2', '--test', '--out', out, '--serial', SHARED_CATALOG_SERIAL, '--cache-dir', path.join(sharedRoot(), 'cache')],
-        { timeout: 60 * 60_000 },
+        { timeout: 60 * 60_000, env: { SOURCE_DATE_EPOCH: SHARED_SOURCE_DATE_EPOCH } },
       );
       await writeFile(logFile, r.all ?? '');
       await writeFile(status, String(r.exitCode));

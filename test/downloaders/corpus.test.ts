@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadDefinition } from '../../src/definition/index.js';
 import { makePlan } from '../../src/plan/index.js';
 import { fetchSource } from '../../src/source/index.js';
@@ -26,7 +27,7 @@ import { archMirror } from './mirrors/archlinux.js';
 import { fedoraMirror } from './mirrors/fedora.js';
 import { opensuseMirror } from './mirrors/opensuse.js';
 
-const CORPUS = '/work/shared/corpus/lxc-ci';
+const CORPUS = fileURLToPath(new URL('../../../shared/corpus/lxc-ci', import.meta.url));
 interface MatrixEntry {
   architectures: string[];
   releases: string[];

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FixtureServer } from '../fixtures/http-server.js';
 import { kiln } from '../helpers/kiln.js';
 import { kilnTempDirs } from '../helpers/host-state.js';
@@ -23,7 +24,7 @@ import { makeTestKey, type TestKey } from '../source/gpg-keys.js';
 import { startMirror } from '../downloaders/fixtures.js';
 import { alpineMirror } from '../downloaders/mirrors/alpine.js';
 
-const DEFINITION = '/work/shared/corpus/lxc-ci/images/alpine.yaml';
+const DEFINITION = fileURLToPath(new URL('../../../shared/corpus/lxc-ci/images/alpine.yaml', import.meta.url));
 
 /** What alpine-base would install and the definition's container actions edit. */
 const OPENRC_FILES: Record<string, string> = {

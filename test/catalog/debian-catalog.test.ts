@@ -69,5 +69,5 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
     const report = JSON.parse(readFileSync(path.join(run.out, 'reports', latest.run, 'report.json'), 'utf8')) as { builds: Array<{ id: string; status: string }> };
     expect(report.builds.map((b) => [b.id, b.status])).toEqual(CELLS.map((id) => [id, 'unchanged']));
     expect(existsSync(path.join(run.out, 'images/debian/bookworm/amd64/default/20260101_00:01'))).toBe(false);
-  });
+  }, 600_000);
 });

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../publish/atomic-write.js';
+import type { ProductId } from '../build/record.js';
 import { humanSize } from '../util/size.js';
 import { escapeHtml } from '../serve/html.js';
 
@@ -20,6 +21,9 @@ export interface BuildReport {
   /** The published build, relative to the tree. */
   dir?: string;
   quarantine?: string;
+  product?: ProductId;
+  /** Builds of this product the catalog keeps. */
+  keep?: number;
 }
 
 export interface CatalogReport {

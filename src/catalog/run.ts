@@ -7,7 +7,7 @@ import { productKey } from '../publish/names.js';
 import { pruneTree, publishBuild } from '../publish/index.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord, ProductId } from '../build/record.js';
 import type { SquashfsCompression, TarCompression } from '../pack/types.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
@@ -80,9 +80,10 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
     combinations.map((c) => queue.add(() => runOne(c, opts, newest, logDir), { throwOnTimeout: true })),
   );
 
-  const keep = Math.min(...opts.catalog.entries.map((e) => e.keep));
   if (reports.some((r) => r.status === 'published')) {
-    await pruneTree({ tree: opts.out, keep, graceMs: opts.catalog.graceMs, sink: opts.sink });
+    // Each product keeps what its catalog entry says; products the catalog does not name keep the catalog default.
+    const keepOf = new Map(reports.filter((r) => r.product).map((r) => [productKey(r.product as ProductId), r.keep as number]));
+    await pruneTree({ tree: opts.out, keep: opts.catalog.keep, keepFor: (p) => keepOf.get(productKey(p)), graceMs: opts.catalog.graceMs, sink: opts.sink });
   }
   const report: CatalogReport = {
     kiln: KILN_VERSION,
@@ -134,8 +135,9 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
     };
     const prepared = await prepareBuild(buildOpts, timings);
     const def = prepared.plan.definition;
-    const key = productKey({ distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant });
-    const previous = newest.get(key);
+    report.product = { distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant };
+    report.keep = c.entry.keep;
+    const previous = newest.get(productKey(report.product));
     const unchanged = async (digest: string): Promise<boolean> => {
       report.inputDigest = digest;
       return !opts.force && previous?.inputDigest === digest;

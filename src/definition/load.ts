@@ -41,7 +41,7 @@ export const DEFAULT_NAME = '{{ image.distribution }}-{{ image.release }}-{{ ima
 export const DEFAULT_DESCRIPTION = '{{ image.distribution|capfirst }} {{ image.release }} {{ image.architecture_mapped }}{% if image.variant != "default" %} ({{ image.variant }}){% endif %} ({{ image.serial }})';
 
 /** lxc-ci's serial format (`%Y%m%d_%H:%M` UTC), which image servers and clients expect. */
-export function defaultSerial(now: Date): string {
+export function defaultSerial(now: Date = new Date()): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}_${p(now.getUTCHours())}:${p(now.getUTCMinutes())}`;
 }

@@ -33,11 +33,8 @@ export function serialHasDate(serial: string): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-/** The default serial: `YYYYMMDD_HH:MM` in UTC, as lxc-ci writes it. */
-export function defaultSerial(date: Date = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}_${p(date.getUTCHours())}:${p(date.getUTCMinutes())}`;
-}
+/** The default serial (`YYYYMMDD_HH:MM` UTC, as lxc-ci writes it) is the definition loader's. */
+export { defaultSerial } from '../definition/load.js';
 
 export function productKey(p: ProductId): string {
   return `${p.distribution}:${p.release}:${p.arch}:${p.variant}`;

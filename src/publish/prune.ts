@@ -1,6 +1,7 @@
 import { readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { KilnError } from '../util/errors.js';
+import type { ProductId } from '../build/record.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
 import { readPruneState, writePruneState, type PendingDeletion } from './prune-state.js';
 import { regenerateIndexesLocked, removeLeftovers } from './regenerate.js';
@@ -11,6 +12,8 @@ export interface PruneOptions {
   tree: string;
   /** Builds kept per product (newest first). */
   keep: number;
+  /** A product's own retention, when it has one (catalog entries set `keep`). */
+  keepFor?: (product: ProductId) => number | undefined;
   /** How long files of a pruned build stay on disk after it left the indexes. */
   graceMs: number;
   sink?: EventSink;
@@ -57,7 +60,8 @@ export async function pruneTree(opts: PruneOptions): Promise<PruneResult> {
     const products = await scanTree(tree, { exclude: pendingPaths, sink });
     const pruned: string[] = [];
     for (const builds of products.values()) {
-      for (const b of builds.slice(opts.keep).reverse()) {
+      const keep = (builds[0] && opts.keepFor?.(builds[0].record.product)) ?? opts.keep;
+      for (const b of builds.slice(keep).reverse()) {
         pruned.push(b.relDir);
         state.pending.push({ path: b.relDir, prunedAt: now, deleteAfter: now + opts.graceMs });
       }

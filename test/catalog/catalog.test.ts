@@ -197,4 +197,20 @@ describe('kiln build --catalog', () => {
     expect(alphaLog?.reason).toContain('post-packages');
     expect(await readFile(path.join(out, 'reports/20260101_0004', alphaLog!.log), 'utf8')).toContain('package manager running');
   });
+
+  it('keeps as many builds of each product as its catalog entry says', async () => {
+    await writeFile(cat, 'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n  keep: 1\n- definition: gamma.yaml\n');
+    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello, again]\n    action: install\n' }));
+    const r = await run('20260101_00:05');
+    const versions = (product: string): string[] => {
+      const streams = JSON.parse(readFileSync(path.join(out, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, { versions: Record<string, unknown> }> };
+      return Object.keys(streams.products[product]?.versions ?? {}).sort();
+    };
+    // beta had three builds (00:00, 00:02, 00:04); with keep 1 only the new one stays listed.
+    expect(versions('beta:1.35:amd64:default')).toEqual(['20260101_00:05']);
+    expect(serialOf(out, 'beta')).toBe('20260101_00:05');
+    // The pruned builds' files stay for the grace period.
+    expect(existsSync(path.join(out, 'images/beta/1.35/amd64/default/20260101_00:02/rootfs.tar.xz'))).toBe(true);
+    expect(r.exitCode).toBe(1); // alpha still fails
+  });
 });

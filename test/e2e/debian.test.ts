@@ -85,9 +85,12 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
 
   it('its published SBOM lists exactly the packages dpkg-query -W shows inside it', async () => {
     const sbomFile = path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'sbom.spdx.json');
-    const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { spdxVersion: string; packages: Array<{ name: string; versionInfo?: string }> };
+    type SpdxPackage = { name: string; versionInfo?: string; externalRefs?: Array<{ referenceLocator: string }> };
+    const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { spdxVersion: string; packages: SpdxPackage[] };
     expect(sbom.spdxVersion).toBe('SPDX-2.3');
-    const listed = sbom.packages.filter((p) => p.versionInfo !== undefined).map((p) => `${p.name} ${p.versionInfo}`);
+    // The image itself is the document's root package; the Debian packages carry a pkg:deb purl.
+    const isDeb = (p: SpdxPackage): boolean => (p.externalRefs ?? []).some((r) => r.referenceLocator.startsWith('pkg:deb/'));
+    const listed = sbom.packages.filter(isDeb).map((p) => `${p.name} ${p.versionInfo}`);
     const inside = await client.attach(name, ['dpkg-query', '-W', '-f', '${db:Status-Abbrev} ${Package} ${Version}\n']);
     const installed = inside.stdout
       .split('\n')

@@ -1,4 +1,5 @@
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { SourceError } from '../errors.js';
 import path from 'node:path';
 import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
@@ -43,6 +44,8 @@ export const debootstrap: Downloader = {
       await withLock(path.join(locks, 'debootstrap.lock'), () => runStreaming(ctx, tool, [`--cache-dir=${debs}`, ...args]), {
         signal: ctx.signal,
         onWait: () => log(ctx.sink, 'info', 'debootstrap: waiting for another build using the package cache'),
+      }).catch(async (e: unknown) => {
+        throw await withLogTail(e, ctx.rootfs);
       });
       const release = await findReleaseFile(path.join(ctx.rootfs, 'var/lib/apt/lists'), suite);
       const input = await releaseInput(release, mirror, suite, verifiedByFor(ctx, keyring, 'debootstrap'));
@@ -56,6 +59,27 @@ export const debootstrap: Downloader = {
     }
   },
 };
+
+/**
+ * debootstrap's own failure lines point at <target>/debootstrap/debootstrap.log,
+ * which the failed build removes with the root: its last lines (the failing
+ * maintainer script's output) go into the error instead, and its `E:` line
+ * into the message.
+ */
+async function withLogTail(e: unknown, rootfs: string): Promise<unknown> {
+  if (!(e instanceof SourceError)) return e;
+  // debootstrap says what went wrong on its last `E:` line.
+  const reason = e.details.filter((l) => l.startsWith('E: ')).at(-1)?.slice(3);
+  const message = reason ? `${e.message}: ${reason}` : e.message;
+  let tail: string[] = [];
+  try {
+    const text = await readFile(path.join(rootfs, 'debootstrap/debootstrap.log'), 'utf8');
+    tail = ['--- last lines of debootstrap.log ---', ...text.trimEnd().split('\n').slice(-15)];
+  } catch {
+    // debootstrap stopped before it wrote its log
+  }
+  return new SourceError(message, { details: [...e.details, ...tail], cause: e });
+}
 
 /** The script to run when the suite has none of its own but `same_as` names one. */
 async function scriptFor(suite: string, sameAs: string | undefined): Promise<string | undefined> {

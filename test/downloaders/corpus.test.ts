@@ -1,88 +1,26 @@
 /**
  * The lxc-ci corpus definitions, unchanged, run their source stage against
- * the fixture mirrors for every amd64 combination of matrix.json, the way
- * lxc-ci runs them: `-o image.release=R -o image.variant=V
- * -o image.architecture=amd64` (plus `source.same_as` for Alpine edge),
- * with `source.url` pointed at the fixture and the trust anchor replaced
- * (the test key for definitions that carry keys, a pinned checksum for
- * those that carry none).
+ * the fixture mirrors for every amd64 combination of matrix.json (see
+ * corpus.ts), with `source.url` pointed at the fixture and the trust anchor
+ * replaced (the test key for definitions that carry keys, skip_verification
+ * for those that carry none). Ubuntu's debootstrap runs are in
+ * corpus-ubuntu.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadDefinition } from '../../src/definition/index.js';
-import { makePlan } from '../../src/plan/index.js';
-import { fetchSource } from '../../src/source/index.js';
-import type { SourceRecord } from '../../src/source/types.js';
-import { MemorySink } from '../../src/util/events.js';
 import type { FixtureServer } from '../fixtures/http-server.js';
 import { makeTestKey, type TestKey } from '../source/gpg-keys.js';
+import { combinations, corpusSourceStage, matrix } from './corpus.js';
 import { MirrorTree, scratch, sha256, startMirror } from './fixtures.js';
 import { alpineMirror } from './mirrors/alpine.js';
 import { archMirror } from './mirrors/archlinux.js';
 import { fedoraMirror } from './mirrors/fedora.js';
 import { opensuseMirror } from './mirrors/opensuse.js';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/lxc-ci', import.meta.url));
-interface MatrixEntry {
-  architectures: string[];
-  releases: string[];
-  variants: string[];
-  same_as_edge: boolean;
-}
-const matrix = JSON.parse(readFileSync(path.join(CORPUS, 'matrix.json'), 'utf8')) as Record<string, MatrixEntry>;
-
-interface Combination {
-  release: string;
-  variant: string;
-  overrides: string[];
-}
-
-function combinations(name: string): Combination[] {
-  const m = matrix[name]!;
-  const numbered = m.releases.filter((r) => r !== 'edge');
-  const out: Combination[] = [];
-  for (const release of m.releases) {
-    for (const variant of m.variants) {
-      if (!m.architectures.includes('amd64')) continue;
-      const overrides = [`image.release=${release}`, `image.variant=${variant}`, 'image.architecture=amd64'];
-      if (release === 'edge' && m.same_as_edge) overrides.push(`source.same_as=${numbered.at(-1)}`);
-      out.push({ release, variant, overrides });
-    }
-  }
-  return out;
-}
-
-let work: string;
-let cache: string;
-beforeAll(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), 'kiln-dl-corpus-'));
-  cache = path.join(work, 'cache');
-  await mkdir(cache);
-});
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-/** loadDefinition + makePlan + fetchSource into a fresh root, as `kiln build` does. */
-async function sourceStage(definition: string, overrides: string[], check: (root: string, record: SourceRecord) => Promise<void>): Promise<void> {
-  const loaded = await loadDefinition(path.join(CORPUS, 'images', definition), { overrides });
-  const plan = makePlan(loaded, { targets: ['lxc'] });
-  const base = await mkdtemp(path.join(work, 'build-'));
-  const rootfs = path.join(base, 'rootfs');
-  const workDir = path.join(base, 'work');
-  await Promise.all([mkdir(rootfs), mkdir(workDir)]);
-  try {
-    const record = await fetchSource({ definition: plan.definition, step: plan.source, rootfs, cacheDir: cache, workDir, sink: new MemorySink() });
-    await check(rootfs, record);
-  } finally {
-    await rm(base, { recursive: true, force: true });
-  }
-}
+const sourceStage = corpusSourceStage();
 
 describe('lxc-ci corpus: alpine.yaml (alpinelinux-http)', () => {
   let key: TestKey;

@@ -12,11 +12,11 @@ import { hasUserConfig, lxcMetaMembers } from './lxc-meta.js';
 import { compressedFileOutput, squashfsOutput } from './outputs.js';
 import { writeRootTar, type TarTarget } from './root-tar.js';
 import { tarball, tarMembers } from './small-tar.js';
-import { deviceExcludes, walkRoot } from './walk.js';
+import { deviceExcludes, walkRoot, type RootEntry } from './walk.js';
 import { readXattrs } from './xattrs.js';
 import { writeExtras } from './extras.js';
 import { Signer } from './sign.js';
-import type { PackInput, PackResult, SquashfsCompression } from './types.js';
+import type { LxcRootDelta, PackInput, PackResult, SquashfsCompression } from './types.js';
 
 export type { PackInput, PackResult } from './types.js';
 
@@ -125,6 +125,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
       incusBytes = await readFile(join(input.outDir, `incus${ext}`));
     }
 
+    const delta = formats.has('lxc') ? lxcDelta(input.metadata.lxcOnly, entries, sde) : null;
     const targets: TarTarget[] = [];
     const finishing: Array<Promise<void>> = [];
     const rootTarget: TarTarget = { prefix: './', outputs: [] };
@@ -132,7 +133,8 @@ export async function packImage(input: PackInput): Promise<PackResult> {
       const name = `rootfs${ext}`;
       const combined = incusBytes ? createHash('sha256').update(incusBytes) : null;
       const o = compressedFileOutput(out(name), input.compression, { signal, extraHashes: combined ? [combined] : [] });
-      rootTarget.outputs.push(o.input);
+      if (delta) targets.push({ prefix: './', outputs: [o.input], ...delta });
+      else rootTarget.outputs.push(o.input);
       const f = o.finished.then((r) => {
         artifacts.push({ name, size: r.size, sha256: r.sha256, role: 'lxc.rootfs' });
         if (combined) {
@@ -235,4 +237,21 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     await signer?.close();
     input.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The LXC tarball's own target when the generators left it a difference:
+ * skipped paths (and any root entry an added file replaces), added files
+ * after the root's entries, owned by root, with the clamped mtime.
+ */
+function lxcDelta(delta: LxcRootDelta | undefined, entries: RootEntry[], mtime: number): Pick<TarTarget, 'skip' | 'after'> | null {
+  if (!delta || (delta.remove.length === 0 && delta.add.length === 0)) return null;
+  const skip = new Set([...delta.remove, ...delta.add.map((f) => f.path)]);
+  // A later hard link names its inode by the first path: that one must stay.
+  for (const e of entries) {
+    if (e.type === 'link' && skip.has(e.linkname as string)) {
+      throw new KilnError(`/${e.linkname} cannot differ between the LXC and Incus images: /${e.path} is a hard link to it`);
+    }
+  }
+  return { skip, after: tarMembers(delta.add.map((f) => ({ name: `./${f.path}`, content: f.content, mode: f.mode })), mtime) };
 }

@@ -18,6 +18,8 @@ export interface TarTarget {
   outputs: Writable[];
   before?: Buffer;
   after?: Buffer;
+  /** Root paths this target leaves out (the LXC-only difference). */
+  skip?: ReadonlySet<string>;
 }
 
 const FLUSH_BYTES = 1024 * 1024;
@@ -154,23 +156,24 @@ export async function writeRootTar(
     if (opts.signal?.aborted) throw opts.signal.reason;
     const e = entries[i] as RootEntry;
     schedule(i + 1);
-    for (const b of batches) b.push(encodeHeader(toTarEntry(e, b.target.prefix, xattrs)));
+    const taking = batches.filter((b) => !b.target.skip?.has(e.path));
+    for (const b of taking) b.push(encodeHeader(toTarEntry(e, b.target.prefix, xattrs)));
     if (e.type === 'file' && e.size > 0) {
       const pre = ahead.get(i);
       if (pre !== undefined) {
         const data = await pre;
         ahead.delete(i);
         aheadBytes -= e.size;
-        for (const b of batches) {
+        for (const b of taking) {
           b.push(data);
           b.push(padding(e.size));
         }
       } else {
         await Promise.all(batches.map((b) => b.flush()));
         await streamLargeFile(join(root, e.path), e, (chunk) =>
-          Promise.all(targets.map((t) => writeAll(t.outputs, chunk))).then(() => undefined),
+          Promise.all(taking.map((b) => writeAll(b.target.outputs, chunk))).then(() => undefined),
         );
-        for (const b of batches) b.push(padding(e.size));
+        for (const b of taking) b.push(padding(e.size));
       }
       done += e.size;
       if (done >= nextReport) {

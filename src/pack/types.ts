@@ -19,6 +19,21 @@ export interface ImageMetadata {
   incusTemplates: Record<string, IncusTemplate>;
   /** `templates/<name>` file name to content. */
   incusTemplateFiles: Record<string, string>;
+  /** How rootfs.tar.xz differs from the root the Incus outputs carry. */
+  lxcOnly?: LxcRootDelta;
+}
+
+/**
+ * One customized root feeds every output, but a few generators want the
+ * LXC image to differ (cloud-init off there, on for Incus's seed): the
+ * difference is applied while the LXC tarball is written, not to the root.
+ * Paths are root-relative without a leading slash.
+ */
+export interface LxcRootDelta {
+  /** Symlinks or files left out of rootfs.tar.xz (never hard-linked files). */
+  remove: string[];
+  /** Files only rootfs.tar.xz carries, owned by root; they replace a root entry at the same path. */
+  add: { path: string; content: string; mode: number }[];
 }
 
 export type OutputFormat = 'lxc' | 'incus' | 'unified';

@@ -59,6 +59,17 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
     }
   });
 
+  it('the cloud image switches cloud-init off in rootfs.tar.xz only: rootfs.squashfs keeps it for the NoCloud seed', async () => {
+    const dir = path.join(run.out, 'images/debian/bookworm/amd64/cloud', SHARED_CATALOG_SERIAL);
+    const inTar = await execa('tar', ['-tJf', path.join(dir, 'rootfs.tar.xz'), './etc/cloud/cloud-init.disabled'], { reject: false });
+    expect(inTar.stdout).toBe('./etc/cloud/cloud-init.disabled');
+    const inSquashfs = (await execa('rdsquashfs', ['-l', '/etc/cloud', path.join(dir, 'rootfs.squashfs')])).stdout;
+    expect(inSquashfs).toContain('cloud.cfg');
+    expect(inSquashfs).not.toContain('cloud-init.disabled');
+    const metadata = (await execa('tar', ['-xOJf', path.join(dir, 'incus.tar.xz'), 'metadata.yaml'])).stdout;
+    expect(metadata).toContain('/var/lib/cloud/seed/nocloud-net/user-data:');
+  });
+
   it('a second run with nothing changed reports every build unchanged and publishes no new serial', async () => {
     const r = await kiln(
       ['build', '--catalog', run.catalog, '--jobs', '2', '--test', '--out', run.out, '--serial', '20260101_00:01', '--cache-dir', path.join(sharedRoot(), 'cache')],

@@ -113,11 +113,19 @@ describe('file generators', () => {
       expect(meta.incusTemplates).toEqual({});
     });
 
-    it('LXC and Incus from one root: cloud-init stays enabled for Incus, and the build log says so', async () => {
+    it('LXC and Incus from one root: the root keeps cloud-init for Incus, rootfs.tar.xz alone gets it switched off', async () => {
       const sink = new MemorySink();
-      await run({ generator: 'cloud-init', name: 'vendor-data' }, plan(['lxc', 'incus']), sink);
+      await mkdir(path.join(root, 'etc/runlevels/default'), { recursive: true });
+      await symlink('/etc/init.d/cloud-init', path.join(root, 'etc/runlevels/default/cloud-init'));
+      const meta = await run({ generator: 'cloud-init', name: 'vendor-data' }, plan(['lxc', 'incus']), sink);
       await expect(lstat(path.join(root, 'etc/cloud/cloud-init.disabled'))).rejects.toThrow();
-      expect(sink.events).toContainEqual(expect.objectContaining({ type: 'log', message: expect.stringContaining('cloud-init stays enabled') }));
+      expect((await lstat(path.join(root, 'etc/runlevels/default/cloud-init'))).isSymbolicLink()).toBe(true);
+      expect(meta.lxcOnly).toEqual({
+        remove: ['etc/runlevels/default/cloud-init'],
+        add: [{ path: 'etc/cloud/cloud-init.disabled', content: '', mode: 0o644 }],
+      });
+      expect(meta.incusTemplates['/var/lib/cloud/seed/nocloud-net/vendor-data']).toBeDefined();
+      expect(sink.events).toContainEqual(expect.objectContaining({ type: 'log', message: expect.stringContaining('cloud-init is disabled in rootfs.tar.xz only') }));
     });
 
     it('an unknown seed name is an error listing the allowed ones', async () => {

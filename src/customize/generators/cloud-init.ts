@@ -44,8 +44,8 @@ export function seedTemplate(name: SeedName): { template: string; defaultValue?:
   }
 }
 
-/** LXC has no seed: cloud-init is switched off, for OpenRC and for systemd. */
-async function disableCloudInit({ rootfs }: GeneratorContext): Promise<void> {
+/** The OpenRC runlevel links that start cloud-init, root-relative. */
+async function openrcLinks(rootfs: string): Promise<string[]> {
   const runlevels = await resolveInRoot(rootfs, '/etc/runlevels');
   let levels: string[] = [];
   try {
@@ -53,16 +53,32 @@ async function disableCloudInit({ rootfs }: GeneratorContext): Promise<void> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  for (const level of levels) {
+  const links: string[] = [];
+  for (const level of levels.sort()) {
     const dir = path.join(runlevels, level);
     const st = await lstat(dir);
     if (!st.isDirectory()) continue;
-    for (const entry of await readdir(dir)) {
+    for (const entry of (await readdir(dir)).sort()) {
       const p = path.join(dir, entry);
-      if (OPENRC_SERVICES.has(entry) && (await lstat(p)).isSymbolicLink()) await rm(p);
+      if (OPENRC_SERVICES.has(entry) && (await lstat(p)).isSymbolicLink()) links.push(path.relative(rootfs, p));
     }
   }
-  await writeFileInRoot(rootfs, '/etc/cloud/cloud-init.disabled', '', { mode: 0o644 });
+  return links;
+}
+
+const DISABLE_FILE = 'etc/cloud/cloud-init.disabled';
+
+/** LXC has no seed: cloud-init is switched off, for OpenRC and for systemd, in the root itself. */
+async function disableCloudInit({ rootfs }: GeneratorContext): Promise<void> {
+  for (const link of await openrcLinks(rootfs)) await rm(path.join(rootfs, link));
+  await writeFileInRoot(rootfs, `/${DISABLE_FILE}`, '', { mode: 0o644 });
+}
+
+/** The same switch-off, for rootfs.tar.xz only: the root keeps cloud-init for Incus. */
+async function disableCloudInitForLxcOnly({ rootfs, metadata }: GeneratorContext): Promise<void> {
+  const delta = (metadata.lxcOnly ??= { remove: [], add: [] });
+  for (const link of await openrcLinks(rootfs)) if (!delta.remove.includes(link)) delta.remove.push(link);
+  if (!delta.add.some((f) => f.path === DISABLE_FILE)) delta.add.push({ path: DISABLE_FILE, content: '', mode: 0o644 });
 }
 
 function incusTemplates({ entry, metadata }: GeneratorContext, name: SeedName): void {
@@ -83,8 +99,8 @@ function incusTemplates({ entry, metadata }: GeneratorContext, name: SeedName): 
 
 /**
  * LXC: cloud-init disabled. Incus: the NoCloud seed as templates. When one
- * root serves both (kiln's default), Incus needs cloud-init enabled, so the
- * root keeps it and LXC relies on cloud-init finding no datasource.
+ * root serves both (kiln's default), the root keeps cloud-init for Incus and
+ * rootfs.tar.xz alone carries the switch-off (see LxcRootDelta).
  */
 export const cloudInit: Generator = {
   name: 'cloud-init',
@@ -96,7 +112,10 @@ export const cloudInit: Generator = {
     if (incus) incusTemplates(ctx, name);
     if (plan.targets.includes('lxc')) {
       if (!incus) await disableCloudInit(ctx);
-      else log(sink, 'info', `cloud-init stays enabled: this root also serves Incus (build with --formats lxc for an LXC image with cloud-init disabled)`, step);
+      else {
+        await disableCloudInitForLxcOnly(ctx);
+        log(sink, 'info', 'cloud-init is disabled in rootfs.tar.xz only: the Incus image keeps it for its NoCloud seed', step);
+      }
     }
   },
 };

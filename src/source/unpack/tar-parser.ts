@@ -306,16 +306,11 @@ function isZero(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = num(b, 148, 8);
-  // The checksum field itself counts as eight spaces.
-  let unsigned = 8 * 0x20;
+  let unsigned = 0;
   let high = 0;
-  for (let i = 0; i < 148; i++) {
-    const c = b[i]!;
-    unsigned += c;
-    if (c > 127) high++;
-  }
-  for (let i = 156; i < BLOCK; i++) {
-    const c = b[i]!;
+  for (let i = 0; i < BLOCK; i++) {
+    // The checksum field itself counts as eight spaces.
+    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
     unsigned += c;
     if (c > 127) high++;
   }

@@ -3,11 +3,20 @@ import { UsageError } from '../util/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/**
+ * A usage mistake: the one-line reason, then the usage line worded as
+ * `kiln COMMAND --help` prints it, so both read the same.
+ */
+export function usageError(reason: string, usage: string): UsageError {
+  return new UsageError(`${reason}\nUsage: ${usage}`);
+}
+
 /** node:util parseArgs with usage errors instead of exceptions with stacks. */
 export function parseCommandArgs<T extends Options>(argv: string[], options: T, usage: string) {
   try {
     return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\nusage: ${usage}`);
+    // node's hint about '--' runs over several lines; the reason alone names the option.
+    throw usageError((e as Error).message.replace(/\. To specify.*$/s, ''), usage);
   }
 }

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import type { CommandContext } from './command.js';
-import { parseCommandArgs } from './args.js';
-import { UsageError } from '../util/errors.js';
+import { parseCommandArgs, usageError } from './args.js';
 import { defaultCacheDir } from '../build/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { planMatrix } from '../catalog/plan-matrix.js';
@@ -24,8 +23,8 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
     },
     usage,
   );
-  if (positionals.length > 0) throw new UsageError(`--catalog takes no definition file\nusage: ${usage}`);
-  if (!values.matrix) throw new UsageError(`--catalog goes with --matrix\nusage: ${usage}`);
+  if (positionals.length > 0) throw usageError('--catalog takes no definition file', usage);
+  if (!values.matrix) throw usageError('--catalog goes with --matrix', usage);
   const catalog = await loadCatalog(values.catalog as string);
   const rows = await planMatrix(catalog, {
     out: values.out as string,

@@ -69,4 +69,13 @@ describe('kiln prune', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^kiln: --grace: 'soon' is not a duration; use a number with a unit \(ms, s, m, h, d, w\)/);
   });
+
+  it('refuses an unknown option and a second directory with exit 2, the reason on one line and then the usage', () => {
+    const unknown = kiln('prune', tree, '--bogus');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe("kiln: Unknown option '--bogus'\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n");
+    const two = kiln('prune', tree, tree);
+    expect(two.status).toBe(2);
+    expect(two.stderr).toBe('kiln: prune takes one directory\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n');
+  });
 });

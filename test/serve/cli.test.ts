@@ -109,4 +109,13 @@ describe('kiln serve (command line)', () => {
     expect(half.status).toBe(1);
     expect(half.stderr).toMatch(/^kiln: --cert and --key go together/);
   });
+
+  it('refuses an unknown option with exit 2, naming it on one line followed by the usage, and no stack', () => {
+    const r = spawnSync('node', [kilnJs, 'serve', tree, '--bogus'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    const [reason, usage, ...rest] = r.stderr.split('\n');
+    expect(reason).toBe("kiln: Unknown option '--bogus'");
+    expect(usage).toMatch(/^Usage: kiln serve \[DIR\] \[--listen HOST:PORT\]/);
+    expect(rest).toEqual(['']);
+  });
 });

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
-import { UsageError } from '../../util/errors.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { regenerateIndexes } from '../../publish/index.js';
 import { readCatalog } from '../../serve/read-catalog.js';
 
@@ -13,14 +12,9 @@ const command: Command = {
 files it holds, after a crash or a manual change. Unfinished staging directories are removed.`,
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: ctx.argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\nUsage: ${USAGE}`);
-    }
-    if (parsed.positionals.length > 1) throw new UsageError(`index takes one directory\nUsage: ${USAGE}`);
-    const tree = resolve(parsed.positionals[0] ?? '.');
+    const { positionals } = parseCommandArgs(ctx.argv, {}, USAGE);
+    if (positionals.length > 1) throw usageError('index takes one directory', USAGE);
+    const tree = resolve(positionals[0] ?? '.');
     await regenerateIndexes(tree, ctx.sink);
     const catalog = await readCatalog(tree);
     const builds = catalog.products.reduce((n, p) => n + p.builds, 0);

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { parseDuration, pruneTree } from '../../publish/index.js';
 
 const USAGE = 'kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]';
@@ -12,18 +12,12 @@ const command: Command = {
 deleted by a later prune run once the grace period (default 6h; clients cache indexes for an hour) is over.`,
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: ctx.argv,
-        allowPositionals: true,
-        options: { keep: { type: 'string', default: '3' }, grace: { type: 'string', default: '6h' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\nUsage: ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length > 1) throw new UsageError(`prune takes one directory\nUsage: ${USAGE}`);
+    const { values, positionals } = parseCommandArgs(
+      ctx.argv,
+      { keep: { type: 'string', default: '3' }, grace: { type: 'string', default: '6h' }, 'dry-run': { type: 'boolean' } },
+      USAGE,
+    );
+    if (positionals.length > 1) throw usageError('prune takes one directory', USAGE);
     const keep = Number(values.keep);
     if (!/^\d+$/.test(values.keep) || keep < 1) throw new UsageError(`--keep '${values.keep}': expected a whole number of builds, at least 1`);
     const graceMs = parseDuration(values.grace, '--grace');

@@ -1,5 +1,5 @@
 import type { Command, CommandContext } from '../command.js';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { runInContainer } from '../../runtime/index.js';
 import { parseSize } from '../../runtime/parse-size.js';
@@ -52,11 +52,11 @@ function parseUserns(text: string): NonNullable<RunSpec['userns']> {
 /** Options and command of `kiln run`: everything after `--` is the command, untouched. */
 export function parseRunArgs(argv: string[]): RunSpec {
   const dashes = argv.indexOf('--');
-  if (dashes < 0) throw new UsageError(`kiln run: put the command after '--'\nusage: ${USAGE}`);
+  if (dashes < 0) throw usageError("kiln run: put the command after '--'", USAGE);
   const command = argv.slice(dashes + 1);
   const { values, positionals } = parseCommandArgs(argv.slice(0, dashes), OPTIONS, USAGE);
-  if (positionals.length !== 1) throw new UsageError(`kiln run: expected exactly one ROOTFS before '--'\nusage: ${USAGE}`);
-  if (command.length === 0) throw new UsageError(`kiln run: no command after '--'\nusage: ${USAGE}`);
+  if (positionals.length !== 1) throw usageError("kiln run: expected exactly one ROOTFS before '--'", USAGE);
+  if (command.length === 0) throw usageError("kiln run: no command after '--'", USAGE);
 
   const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
   for (const e of values.env ?? []) {

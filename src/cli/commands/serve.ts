@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { startServer } from '../../serve/index.js';
 import { lxcCreateCommand, remoteAddCommand, type PublicAddress } from '../../serve/client-commands.js';
 import { readCatalog } from '../../serve/read-catalog.js';
@@ -23,27 +23,20 @@ with a web catalog at /. Without --cert/--key, a local CA is made once under DIR
 Runs until SIGINT or SIGTERM, then lets requests in flight finish.`,
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: ctx.argv,
-        allowPositionals: true,
-        options: {
-          listen: { type: 'string', default: '127.0.0.1:8443' },
-          http: { type: 'string' },
-          cert: { type: 'string' },
-          key: { type: 'string' },
-          prefix: { type: 'string' },
-          'access-log': { type: 'string' },
-          'max-connections': { type: 'string' },
-          json: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\nUsage: ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length > 1) throw new UsageError(`serve takes one directory, got ${positionals.length}\nUsage: ${USAGE}`);
+    const { values, positionals } = parseCommandArgs(
+      ctx.argv,
+      {
+        listen: { type: 'string', default: '127.0.0.1:8443' },
+        http: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        prefix: { type: 'string' },
+        'access-log': { type: 'string' },
+        'max-connections': { type: 'string' },
+      },
+      USAGE,
+    );
+    if (positionals.length > 1) throw usageError(`serve takes one directory, got ${positionals.length}`, USAGE);
     const maxConnections = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
     if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0)) throw new UsageError(`--max-connections '${values['max-connections']}': expected a positive integer`);
     const listen = parseHostPort(values.listen, '--listen');

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { loadDefinition } from '../../definition/index.js';
-import { DefinitionError, formatDiagnostic, UsageError } from '../../util/errors.js';
+import { DefinitionError, formatDiagnostic } from '../../util/errors.js';
 
 const USAGE = 'kiln validate DEFINITION [-o key=value]... [--vm] [--strict-templates] [--json]';
 
@@ -25,7 +25,7 @@ export function parseDefinitionArgs(argv: string[], usage: string, extra: Parame
     },
     usage,
   );
-  if (positionals.length !== 1) throw new UsageError(`give exactly one definition file (or - for stdin)\nusage: ${usage}`);
+  if (positionals.length !== 1) throw usageError('give exactly one definition file (or - for stdin)', usage);
   const v = values as Record<string, unknown>;
   return {
     file: positionals[0]!,

@@ -5,6 +5,7 @@ import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { log } from '../../util/events.js';
 import { withLock } from '../download/lock.js';
+import { bootstrapArgs } from '../bootstrap-args.js';
 import { findReleaseFile, keyringFor, releaseInput, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
 
 const SCRIPTS = '/usr/share/debootstrap/scripts';
@@ -24,15 +25,7 @@ export const debootstrap: Downloader = {
     const { mirror } = await resolveMirror(ctx, suite);
     const keyring = await keyringFor(ctx);
     try {
-      const args: string[] = [];
-      if (src.variant) args.push(`--variant=${src.variant}`);
-      args.push(`--arch=${ctx.definition.image.architecture_mapped}`);
-      if (src.components?.length) args.push(`--components=${src.components.join(',')}`);
-      if (ctx.step.early.install.length) args.push(`--include=${ctx.step.early.install.join(',')}`);
-      if (ctx.step.early.remove.length) args.push(`--exclude=${ctx.step.early.remove.join(',')}`);
-      if (keyring) args.push(`--keyring=${keyring.file}`);
-      else if (src.skip_verification) args.push('--no-check-gpg');
-      args.push(suite, ctx.rootfs, mirror);
+      const args = bootstrapArgs('debootstrap', ctx, { suite, mirror, keyringFile: keyring?.file });
       const script = await scriptFor(suite, src.same_as);
       if (script) args.push(script);
       // debootstrap re-checks cached .debs against the signed Packages index, so

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
+import { bootstrapArgs } from '../bootstrap-args.js';
 import { keyringFor, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
 
 /**
@@ -22,22 +23,10 @@ export const mmdebstrap: Downloader = {
     // mmdebstrap cleans apt lists at the end; a hook keeps the Release file for the record.
     const saved = path.join(ctx.workDir, `mmdebstrap-release-${process.pid}`);
     try {
-      const args = ['--mode=root', `--architectures=${ctx.definition.image.architecture_mapped}`];
-      if (src.variant) args.push(`--variant=${src.variant}`);
-      const components = src.components?.length ? src.components : ['main'];
-      args.push(`--components=${components.join(',')}`);
-      if (ctx.step.early.install.length) args.push(`--include=${ctx.step.early.install.join(',')}`);
-      if (ctx.step.early.remove.length) {
-        args.push(
-          `--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y purge --allow-remove-essential ${ctx.step.early.remove.join(' ')}`,
-        );
-      }
-      if (keyring) args.push(`--keyring=${keyring.file}`);
-      args.push(
+      const hooks = [
         `--customize-hook=for f in "$1"/var/lib/apt/lists/*_dists_${suite}_InRelease "$1"/var/lib/apt/lists/*_dists_${suite}_Release; do if [ -f "$f" ]; then cp "$f" ${shellQuote(saved)}; break; fi; done`,
-      );
-      const mirrorSpec = !keyring && src.skip_verification ? `deb [trusted=yes] ${mirror} ${suite} ${components.join(' ')}` : mirror;
-      args.push(suite, ctx.rootfs, mirrorSpec);
+      ];
+      const args = bootstrapArgs('mmdebstrap', ctx, { suite, mirror, keyringFile: keyring?.file, hooks });
       await runStreaming(ctx, tool, args);
       let sha256 = '';
       let size: number | undefined;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { SourceError } from '../errors.js';
+import { watchChild } from './child-exit.js';
 
 /**
  * Runs `cmd args...` with its stdout on a FIFO and reads it with blocking
@@ -21,19 +22,11 @@ export async function consumeViaFifo(
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-unpack-'));
   const fifo = path.join(dir, 'out');
-  let stderr = '';
   try {
     execFileSync('mkfifo', ['-m', '0600', fifo]);
     // The shell opens the FIFO before anything can fail, so our open never waits forever.
     const child = spawn('sh', ['-c', 'exec >"$0"; exec "$@"', fifo, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
-      if (stderr.length < 4096) stderr += s;
-    });
-    const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
-      child.on('error', (error) => resolve({ code: null, error }));
-      child.on('close', (code) => resolve({ code }));
-    });
+    const watched = watchChild(child, cmd, what);
     const fd = openSync(fifo, 'r');
     const buf = Buffer.allocUnsafe(4 << 20);
     try {
@@ -45,17 +38,12 @@ export async function consumeViaFifo(
       }
     } catch (e) {
       child.kill('SIGKILL');
-      await exited;
+      await watched.gone;
       throw e;
     } finally {
       closeSync(fd);
     }
-    const { code, error } = await exited;
-    if (error) throw new SourceError(`${what}: cannot run ${cmd}: ${error.message}`, { cause: error });
-    if (code !== 0) {
-      const last = stderr.trim().split('\n').slice(-2).join('; ');
-      throw new SourceError(`${what}: ${cmd} failed (exit ${code})${last ? `: ${last}` : ''}`);
-    }
+    await watched.succeeded();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { SourceError } from '../errors.js';
+import { watchChild } from './child-exit.js';
 
 /**
  * Runs `cmd` and hands its stdout to `consume` chunk by chunk. When
@@ -14,15 +15,7 @@ export async function consumeProcess(
   signal?: AbortSignal,
 ): Promise<void> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    if (stderr.length < 4096) stderr += s;
-  });
-  const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.on('error', (error) => resolve({ code: null, error }));
-    child.on('close', (code) => resolve({ code }));
-  });
+  const watched = watchChild(child, cmd, what);
   const onAbort = (): void => void child.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -32,15 +25,10 @@ export async function consumeProcess(
     }
   } catch (e) {
     child.kill('SIGKILL');
-    await exited;
+    await watched.gone;
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  const { code, error } = await exited;
-  if (error) throw new SourceError(`${what}: cannot run ${cmd}: ${error.message}`, { cause: error });
-  if (code !== 0) {
-    const first = stderr.trim().split('\n').slice(-2).join('; ');
-    throw new SourceError(`${what}: ${cmd} failed (exit ${code})${first ? `: ${first}` : ''}`);
-  }
+  await watched.succeeded();
 }

@@ -82,19 +82,8 @@ export class TarParser {
           break;
         }
         case 'data': {
-          if (st.remaining > 0) {
-            const n = Math.min(st.remaining, len - pos);
-            this.sink.data(chunk.subarray(pos, pos + n));
-            st.remaining -= n;
-            pos += n;
-            this.offset += n;
-            if (st.remaining > 0) break;
-          }
-          const skip = Math.min(st.padding, len - pos);
-          st.padding -= skip;
-          pos += skip;
-          this.offset += skip;
-          if (st.padding === 0) {
+          pos = this.body(st, chunk, pos, this.toSink);
+          if (st.remaining === 0 && st.padding === 0) {
             this.sink.end();
             this.current = undefined;
             this.state = { kind: 'header' };
@@ -102,19 +91,9 @@ export class TarParser {
           break;
         }
         case 'meta': {
-          if (st.remaining > 0) {
-            const n = Math.min(st.remaining, len - pos);
-            st.parts.push(Buffer.from(chunk.subarray(pos, pos + n)));
-            st.remaining -= n;
-            pos += n;
-            this.offset += n;
-            if (st.remaining > 0) break;
-          }
-          const skip = Math.min(st.padding, len - pos);
-          st.padding -= skip;
-          pos += skip;
-          this.offset += skip;
-          if (st.padding === 0) {
+          // Copied: the chunk's memory is reused once push returns.
+          pos = this.body(st, chunk, pos, (part) => st.parts.push(Buffer.from(part)));
+          if (st.remaining === 0 && st.padding === 0) {
             this.meta(st.what, Buffer.concat(st.parts));
             this.state = { kind: 'header' };
           }
@@ -130,6 +109,28 @@ export class TarParser {
         }
       }
     }
+  }
+
+  private readonly toSink = (part: Buffer): void => this.sink.data(part);
+
+  /**
+   * Hands what `chunk` holds of a record's body, from `pos`, to `take`, then
+   * skips what it holds of the padding to the next block; returns the new
+   * position. The record is complete once both counts reach 0.
+   */
+  private body(st: { remaining: number; padding: number }, chunk: Buffer, pos: number, take: (part: Buffer) => void): number {
+    if (st.remaining > 0) {
+      const n = Math.min(st.remaining, chunk.length - pos);
+      take(chunk.subarray(pos, pos + n));
+      st.remaining -= n;
+      this.offset += n;
+      pos += n;
+      if (st.remaining > 0) return pos;
+    }
+    const skip = Math.min(st.padding, chunk.length - pos);
+    st.padding -= skip;
+    this.offset += skip;
+    return pos + skip;
   }
 
   /** Called at the end of the stream: a cut-off archive is an error, not a short root. */
@@ -305,16 +306,11 @@ function isZero(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = num(b, 148, 8);
-  // The checksum field itself counts as eight spaces.
-  let unsigned = 8 * 0x20;
+  let unsigned = 0;
   let high = 0;
-  for (let i = 0; i < 148; i++) {
-    const c = b[i]!;
-    unsigned += c;
-    if (c > 127) high++;
-  }
-  for (let i = 156; i < BLOCK; i++) {
-    const c = b[i]!;
+  for (let i = 0; i < BLOCK; i++) {
+    // The checksum field itself counts as eight spaces.
+    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
     unsigned += c;
     if (c > 127) high++;
   }

@@ -1,6 +1,6 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { SourceError } from '../errors.js';
 import path from 'node:path';
+import { SourceError } from '../errors.js';
 import { probeDebian } from '../probe-debian.js';
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { log } from '../../util/events.js';

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildRecord } from '../build/record.js';
 import { KilnError } from '../util/errors.js';
@@ -10,6 +10,7 @@ import { regenerateIndexesLocked, removeStaging } from './regenerate.js';
 import { withTreeLock } from './tree-lock.js';
 import { parseBuildRecord } from './tree-scan.js';
 import { verifyStagedBuild } from './verify.js';
+import { pathExists } from '../util/fs.js';
 
 export interface PublishOptions {
   /** Root of the image tree (created if missing). */
@@ -20,14 +21,6 @@ export interface PublishOptions {
   sink?: EventSink;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function sameFingerprints(a: BuildRecord, b: BuildRecord): boolean {
   const keys = new Set([...Object.keys(a.fingerprints), ...Object.keys(b.fingerprints)]) as Set<keyof BuildRecord['fingerprints']>;
@@ -51,7 +44,7 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
   const st = await stat(staging).catch(() => undefined);
   if (!st?.isDirectory()) throw new KilnError(`${staging}: the build's staging directory does not exist`);
   const ownRecordFile = join(staging, 'build.json');
-  if (await exists(ownRecordFile)) {
+  if (await pathExists(ownRecordFile)) {
     const onDisk = parseBuildRecord(await readFile(ownRecordFile, 'utf8'), ownRecordFile);
     if (buildRelDir(onDisk) !== buildRelDir(opts.record)) {
       throw new KilnError(`${ownRecordFile}: names ${buildRelDir(onDisk)}, but the build being published is ${buildRelDir(opts.record)}`);
@@ -64,7 +57,7 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
   const hidden = join(productDir, `.${opts.record.serial}`);
 
   return withTreeLock(tree, sink, async () => {
-    if (await exists(finalDir)) {
+    if (await pathExists(finalDir)) {
       throw new KilnError(`${finalDir}: build ${opts.record.serial} is already published; a published build is never replaced, use a new serial`);
     }
     await mkdir(productDir, { recursive: true });

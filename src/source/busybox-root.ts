@@ -1,7 +1,8 @@
-import { chmod, copyFile, mkdir, symlink, writeFile, lstat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { SourceError } from './errors.js';
+import { pathExists } from '../util/fs.js';
 
 /** Directories every busybox root gets, with the modes init and login expect. */
 const BASE_DIRS: Array<[string, number]> = [
@@ -58,7 +59,7 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
     const link = path.join(rootfs, rel);
     await mkdir(path.dirname(link), { recursive: true });
     const to = path.relative(path.dirname(path.join('/', rel)), '/bin/busybox');
-    if (await exists(link)) continue;
+    if (await pathExists(link)) continue;
     await symlink(to, link);
     applets++;
   }
@@ -67,14 +68,6 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
   return { applets };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The version line busybox prints, e.g. `1.35.0`, or undefined. */
 export async function busyboxVersion(binary: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@
  * it dnf (or yum) installs a minimal tree from the ISO's own repositories
  * into the image root, bind-mounted at /rootfs.
  */
-import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { runInContainer } from '../runtime/index.js';
@@ -15,6 +15,7 @@ import type { SourceContext } from './types.js';
 import { SourceError } from './errors.js';
 import { dumpExtPartition } from './disk-image.js';
 import { unpackArchive } from './unpack/index.js';
+import { pathExists } from '../util/fs.js';
 
 export interface IsoInstall {
   /** e.g. rocky-release, almalinux-release, centos-stream-release. */
@@ -28,13 +29,6 @@ export interface IsoInstall {
 const INSTALLERS = ['LiveOS/squashfs.img', 'images/install.img'];
 /** Repository directories an install ISO may carry, in the order they are tried. */
 const REPO_DIRS = ['BaseOS', 'AppStream', 'Minimal', '.'];
-
-async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** Extracts the whole ISO 9660 tree into `dest` with xorriso (Rock Ridge names and modes). */
 export async function extractIso(iso: string, dest: string, what: string, signal?: AbortSignal): Promise<void> {
@@ -51,7 +45,7 @@ export async function extractIso(iso: string, dest: string, what: string, signal
 /** The ISO's repositories (directories holding repodata/), relative to its root. */
 export async function isoRepositories(tree: string): Promise<string[]> {
   const out: string[] = [];
-  for (const dir of REPO_DIRS) if (await exists(path.join(tree, dir, 'repodata', 'repomd.xml'))) out.push(dir);
+  for (const dir of REPO_DIRS) if (await pathExists(path.join(tree, dir, 'repodata', 'repomd.xml'))) out.push(dir);
   return out;
 }
 
@@ -90,7 +84,7 @@ export async function installFromIso(ctx: SourceContext, iso: string, opts: IsoI
     await unpackArchive(path.join(tree, installer), squash, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack installer image' });
     let installerRoot = squash;
     const ext = path.join(squash, 'LiveOS', 'rootfs.img');
-    if (await exists(ext)) {
+    if (await pathExists(ext)) {
       installerRoot = path.join(tmp, 'installer');
       await mkdir(installerRoot);
       await dumpExtPartition(ext, { number: 1, start: 0, size: 0, type: 'ext4' }, installerRoot, `${opts.what}: ${installer}/LiveOS/rootfs.img`, ctx.signal);
@@ -105,7 +99,7 @@ export async function installFromIso(ctx: SourceContext, iso: string, opts: IsoI
 }
 
 async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
-  for (const n of names) if (await exists(path.join(dir, n))) return n;
+  for (const n of names) if (await pathExists(path.join(dir, n))) return n;
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import { VerificationError, SourceError } from '../errors.js';
 import { hashFile, type DigestAlgorithm } from '../hash.js';
 import { downloadFile, type HttpOptions, type Validators } from './http.js';
 import { withLock } from './lock.js';
+import { pathExists } from '../../util/fs.js';
 
 export interface ExpectedDigest {
   algorithm: DigestAlgorithm;
@@ -79,7 +80,7 @@ export async function fetchCached(
 
       const part = path.join(dirs.partial, key);
       const partMeta = `${part}.json`;
-      const cachedBlobOk = entry !== undefined && (await exists(blobOf(entry.sha256)));
+      const cachedBlobOk = entry !== undefined && (await pathExists(blobOf(entry.sha256), { follow: true }));
       const conditional: Validators | undefined =
         cachedBlobOk && (entry.etag || entry.lastModified) ? pick(entry) : undefined;
       const resumeFrom = conditional ? undefined : await readJson<Validators>(partMeta);
@@ -110,7 +111,7 @@ export async function fetchCached(
         }
       }
       const blob = blobOf(sha256);
-      if (await exists(blob)) await rm(part, { force: true });
+      if (await pathExists(blob, { follow: true })) await rm(part, { force: true });
       else await rename(part, blob);
       await rm(partMeta, { force: true });
       const validators = outcome.status === 'downloaded' ? outcome.validators : {};
@@ -142,7 +143,7 @@ async function expectedHit(
   else if (entry?.sha512 === want) sha256 = entry.sha256;
   if (!sha256) return undefined;
   const blob = blobOf(sha256);
-  if (!(await exists(blob))) return undefined;
+  if (!(await pathExists(blob, { follow: true }))) return undefined;
   // The cache is not trusted blindly: a damaged blob is dropped and fetched again.
   const actual = await hashFile(blob, expected.algorithm);
   if (actual !== want) {
@@ -203,13 +204,4 @@ async function writeEntry(file: string, e: UrlEntry): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(e, null, 2));
   await rename(tmp, file);
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

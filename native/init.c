@@ -106,7 +106,7 @@ static int harden(const struct kr_spec *spec)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return kr_syserror("prctl PR_SET_NO_NEW_PRIVS");
 
-	return 0;
+	return kr_seccomp_load();
 }
 
 static void drop_all_caps(void)

@@ -66,6 +66,9 @@ int kr_strv_push(struct kr_strv *sv, char *s);
 int kr_remove_tree(const char *path);
 int kr_overlay_workdir(const char *upper, char *buf, size_t size);
 
+/* seccomp.c */
+int kr_seccomp_load(void);
+
 /* spec.c */
 int kr_spec_read(int fd, struct kr_spec *spec);
 bool kr_spec_keeps_cap(const struct kr_spec *spec, const char *name);

@@ -29,6 +29,10 @@ export interface BuildOptions {
   compression: TarCompression;
   squashfsCompression: SquashfsCompression;
   sign?: string;
+  /** Other names of the release, e.g. `12` for bookworm: aliases `<dist>/12[/<variant>]`. */
+  releaseAliases?: string[];
+  /** Simplestreams requirements of the product, e.g. `secureboot: "false"`. */
+  requirements?: Record<string, string>;
   /** Unix seconds; defaults to SOURCE_DATE_EPOCH or now. */
   sourceDateEpoch?: number;
   keepWork?: boolean;
@@ -105,7 +109,23 @@ export async function probeSource(prepared: PreparedBuild, opts: BuildOptions): 
 }
 
 function outputChoices(opts: BuildOptions): unknown {
-  return { formats: [...opts.formats].sort(), compression: opts.compression, squashfs: opts.squashfsCompression, sign: Boolean(opts.sign) };
+  const published = {
+    ...(opts.releaseAliases?.length ? { releaseAliases: opts.releaseAliases } : {}),
+    ...(opts.requirements && Object.keys(opts.requirements).length ? { requirements: opts.requirements } : {}),
+  };
+  return {
+    formats: [...opts.formats].sort(),
+    compression: opts.compression,
+    squashfs: opts.squashfsCompression,
+    sign: Boolean(opts.sign),
+    // What the index says of the build counts too: a new alias must republish.
+    ...(Object.keys(published).length ? { published } : {}),
+  };
+}
+
+/** lxc-ci's release aliases: `<dist>/<alias>/<variant>`, and `<dist>/<alias>` for the default variant. */
+export function releaseAliasNames(distribution: string, variant: string, releaseAliases: string[]): string[] {
+  return releaseAliases.flatMap((a) => (variant === 'default' ? [`${distribution}/${a}`, `${distribution}/${a}/${variant}`] : [`${distribution}/${a}/${variant}`]));
 }
 
 export function digestOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): string {
@@ -186,7 +206,8 @@ export async function buildArtifacts(
       serial: def.image.serial,
       os: def.image.distribution,
       releaseTitle: def.image.release,
-      aliases: [],
+      aliases: releaseAliasNames(def.image.distribution, def.image.variant, opts.releaseAliases ?? []),
+      ...(opts.requirements && Object.keys(opts.requirements).length ? { requirements: { ...opts.requirements } } : {}),
       description: def.image.description,
       userConfig: packed.userConfig,
       creationDate,

@@ -30,6 +30,8 @@ export interface BuildRecord {
   os: string;
   releaseTitle: string;
   aliases: string[];
+  /** Simplestreams requirements, e.g. `secureboot: "false"` (from the catalog entry). */
+  requirements?: Record<string, string>;
   description: string;
   /** True when meta.tar.xz has user (unprivileged) config: the image goes into index-user. */
   userConfig: boolean;

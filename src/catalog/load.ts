@@ -16,6 +16,8 @@ interface RawEntry {
   formats?: OutputFormat[];
   options?: Record<string, string>;
   release_options?: Record<string, Record<string, string>>;
+  release_aliases?: Record<string, string[]>;
+  requirements?: Record<string, string>;
   keep?: number;
 }
 
@@ -56,6 +58,8 @@ export async function loadCatalog(file: string): Promise<Catalog> {
       formats: e.formats ?? ['lxc', 'incus'],
       options: e.options ?? {},
       releaseOptions: e.release_options ?? {},
+      releaseAliases: e.release_aliases ?? {},
+      requirements: e.requirements ?? {},
       keep: e.keep ?? keep,
     })),
   };

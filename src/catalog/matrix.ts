@@ -93,3 +93,8 @@ export function expandCatalog(catalog: Catalog, only?: string): Combination[] {
   }
   return out;
 }
+
+/** How a cell's builds are named and described in the index, beyond the definition. */
+export function publicationOf(c: Combination): { releaseAliases: string[]; requirements: Record<string, string> } {
+  return { releaseAliases: c.entry.releaseAliases[c.release] ?? [], requirements: c.entry.requirements };
+}

@@ -6,7 +6,7 @@ import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
-import { expandCatalog } from './matrix.js';
+import { expandCatalog, publicationOf } from './matrix.js';
 import type { Catalog } from './types.js';
 
 export interface MatrixRow {
@@ -54,6 +54,7 @@ export async function planMatrix(catalog: Catalog, opts: { only?: string; out: s
         formats: c.entry.formats,
         compression: { method: 'xz' },
         squashfsCompression: 'xz',
+        ...publicationOf(c),
         sink: nullSink,
       };
       const prepared = await prepareBuild(buildOpts);

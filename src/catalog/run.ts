@@ -14,7 +14,7 @@ import { nullSink, teeSink, type EventSink, type KilnEvent } from '../util/event
 import { KILN_VERSION } from '../util/version.js';
 import { bootTest } from './boot-test.js';
 import { LogFileSink } from './log-sink.js';
-import { expandCatalog } from './matrix.js';
+import { expandCatalog, publicationOf } from './matrix.js';
 import { writeReport, type BuildReport, type CatalogReport } from './report.js';
 import type { Catalog, Combination } from './types.js';
 
@@ -128,6 +128,7 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
       formats: c.entry.formats,
       compression: opts.compression,
       squashfsCompression: opts.squashfsCompression,
+      ...publicationOf(c),
       sink,
       ...(opts.sign ? { sign: opts.sign } : {}),
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),

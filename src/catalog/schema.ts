@@ -63,6 +63,21 @@ export const CATALOG_SCHEMA: ObjectSchema = {
             values: { type: 'map', values: { type: 'string', description: 'The value.' }, description: 'Overrides for that release.' },
             description: 'Extra overrides per release, e.g. `edge: {source.same_as: "3.21"}`.',
           },
+          release_aliases: {
+            type: 'map',
+            values: {
+              type: 'array',
+              minItems: 1,
+              items: { type: 'string', nonBlank: true, pattern: { regex: '^[A-Za-z0-9][A-Za-z0-9_.+-]*$', hint: 'a name like 12 or 24.04' }, description: 'Another name of the release.' },
+              description: 'Other names of that release.',
+            },
+            description: 'Other names per release, published as aliases `<dist>/<name>[/<variant>]` (e.g. `bookworm: ["12"]`).',
+          },
+          requirements: {
+            type: 'map',
+            values: { type: 'string', description: 'The value.' },
+            description: 'Simplestreams requirements of every product of this entry, e.g. `secureboot: "false"`, `cgroup: v2`.',
+          },
           keep: { type: 'integer', minimum: 1, description: 'Retention for the products of this entry (default: the catalog keep).' },
         },
       },

@@ -9,6 +9,10 @@ export interface CatalogEntry {
   formats: OutputFormat[];
   options: Record<string, string>;
   releaseOptions: Record<string, Record<string, string>>;
+  /** Other names per release (`12` for bookworm), published as aliases. */
+  releaseAliases: Record<string, string[]>;
+  /** Simplestreams requirements of every product of the entry. */
+  requirements: Record<string, string>;
   keep: number;
 }
 

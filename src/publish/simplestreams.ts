@@ -38,9 +38,6 @@ export interface StreamIndex {
   index: Record<string, { datatype: string; path: string; format: string; updated: string; products: string[] }>;
 }
 
-/** A record may carry simplestreams requirements (e.g. `secureboot: "false"`); build.json has no field for it yet. */
-type RecordWithRequirements = BuildRecord & { requirements?: Record<string, string> };
-
 /**
  * lxc-ci's aliases: `dist/release/variant` always, plus `dist/release` for the
  * default variant; whatever the definition asked for comes first.
@@ -129,7 +126,7 @@ export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date
       if (Object.keys(items).length > 0) versions[b.record.serial] = { items };
     }
     if (Object.keys(versions).length === 0) continue;
-    const r = builds[0]!.record as RecordWithRequirements;
+    const r = builds[0]!.record;
     out[key] = {
       aliases: (aliases.get(key) ?? []).join(','),
       arch: r.product.arch,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { kiln, ROOT } from '../helpers/kiln.js';
@@ -212,5 +213,70 @@ describe('kiln build --catalog', () => {
     // The pruned builds' files stay for the grace period.
     expect(existsSync(path.join(out, 'images/beta/1.35/amd64/default/20260101_00:02/rootfs.tar.xz'))).toBe(true);
     expect(r.exitCode).toBe(1); // alpha still fails
+  });
+});
+
+describe('a catalog entry names its releases and requirements for Incus/LXD clients', () => {
+  let tmp: string;
+  let out: string;
+  let cat: string;
+  const run = (serial: string) =>
+    kiln(['build', '--catalog', cat, '--out', out, '--serial', serial, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
+  const product = async (): Promise<{ aliases: string; requirements: Record<string, string>; versions: Record<string, unknown> }> => {
+    const images = JSON.parse(await readFile(path.join(out, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, never> };
+    return images.products['delta:1.35:amd64:default']!;
+  };
+  const catalogWith = (requirements: string) =>
+    writeFile(cat, `images:\n- definition: delta.yaml\n  release_aliases:\n    "1.35": ["1", stable]\n  requirements:\n${requirements}`);
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-catalog-aliases-'));
+    out = path.join(tmp, 'out');
+    cat = path.join(tmp, 'kiln.yaml');
+    await writeFile(path.join(tmp, 'delta.yaml'), variantOf('delta'));
+    await catalogWith('    secureboot: "false"\n    cgroup: v2\n');
+    const r = await run('20260101_00:00');
+    expect(r.exitCode, r.all).toBe(0);
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('publishes release aliases (`delta/1`, `delta/stable/default`) and requirements in the simplestreams product', async () => {
+    const p = await product();
+    expect(p.aliases.split(',').sort()).toEqual(['delta/1', 'delta/1.35', 'delta/1.35/default', 'delta/1/default', 'delta/stable', 'delta/stable/default']);
+    expect(p.requirements).toEqual({ cgroup: 'v2', secureboot: 'false' });
+  });
+
+  it('the real LXD client resolves the release aliases to kiln\'s image', async () => {
+    const server = await startServer({ tree: out, listen: { host: '127.0.0.1', port: 0 } });
+    try {
+      await mkdir(path.join(tmp, 'lxdconf'));
+      const env = { ...process.env, LXD_CONF: path.join(tmp, 'lxdconf'), SSL_CERT_FILE: server.caPath!, HOME: tmp };
+      const lxd = (...args: string[]) => execa('lxc', args, { env });
+      await lxd('remote', 'add', 'K', `https://127.0.0.1:${server.httpsPort}`, '--protocol=simplestreams', '--public');
+      const record = JSON.parse(await readFile(path.join(out, 'images/delta/1.35/amd64/default/20260101_00:00/build.json'), 'utf8')) as { fingerprints: { combined_squashfs_sha256: string } };
+      const info = (await lxd('image', 'info', 'K:delta/1')).stdout;
+      expect(info).toContain(`Fingerprint: ${record.fingerprints.combined_squashfs_sha256}`);
+      expect(info).toMatch(/Aliases:\n(    - .*\n)*    - delta\/stable\/default\n/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a changed requirement republishes the product (it is part of the input digest)', async () => {
+    await catalogWith('    secureboot: "false"\n');
+    expect((await run('20260101_00:01')).exitCode).toBe(0);
+    expect((await report(out)).builds.map((b) => b.status)).toEqual(['published']);
+    expect((await product()).requirements).toEqual({ secureboot: 'false' });
+    expect((await run('20260101_00:02')).exitCode).toBe(0);
+    expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged']);
+  });
+
+  it('rejects an alias that cannot be a name, with its position', async () => {
+    await writeFile(cat, 'images:\n- definition: delta.yaml\n  release_aliases:\n    "1.35": ["a/b"]\n');
+    const r = await kiln(['plan', '--catalog', cat, '--matrix']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.all).toMatch(/kiln\.yaml:4:\d+: .*a name like 12 or 24\.04/);
   });
 });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Command } from '../command.js';
-import { parseCommandArgs } from '../args.js';
+import { parseCommandArgs, usageError } from '../args.js';
 import { UsageError } from '../../util/errors.js';
 import { buildImage, defaultCacheDir } from '../../build/index.js';
 import type { OutputFormat, SquashfsCompression, TarCompression } from '../../pack/types.js';
@@ -79,7 +79,7 @@ const command: Command = {
       USAGE,
     );
     if (values.catalog !== undefined) {
-      if (positionals.length !== 0) throw new UsageError(`--catalog builds the definitions named in the catalog; give no definition file\nusage: ${USAGE}`);
+      if (positionals.length !== 0) throw usageError('--catalog builds the definitions named in the catalog; give no definition file', USAGE);
       const { runCatalogCommand } = await import('../catalog-command.js');
       return runCatalogCommand(ctx, values, {
         formats: parseFormats,
@@ -92,7 +92,7 @@ const command: Command = {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --catalog`);
     }
     if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');
-    if (positionals.length !== 1) throw new UsageError(`give exactly one definition file\nusage: ${USAGE}`);
+    if (positionals.length !== 1) throw usageError('give exactly one definition file', USAGE);
     const formats = parseFormats(values.formats as string);
     const compression = parseCompression(values.compression as string);
     if (formats.includes('lxc') && compression.method !== 'xz') {

@@ -3,7 +3,8 @@ import { parseDefinitionArgs } from './validate.js';
 import { loadDefinition } from '../../definition/index.js';
 import { makePlan } from '../../plan/index.js';
 import type { Plan, TargetKind } from '../../plan/types.js';
-import { DefinitionError, formatDiagnostic, UsageError } from '../../util/errors.js';
+import { DefinitionError, formatDiagnostic } from '../../util/errors.js';
+import { usageError } from '../args.js';
 
 const USAGE =
   'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--vm] [--strict-templates] [--json]\n' +
@@ -18,7 +19,7 @@ function targetsFor(value: string, vm: boolean): TargetKind[] {
     case 'all':
       return vm ? ['incus'] : ['lxc', 'incus'];
     default:
-      throw new UsageError(`--target: unknown target '${value}'; allowed: lxc, incus, all\nusage: ${USAGE}`);
+      throw usageError(`--target: unknown target '${value}'; allowed: lxc, incus, all`, USAGE);
   }
 }
 

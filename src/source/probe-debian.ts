@@ -19,29 +19,53 @@ export function repositorySuites(texts: string[]): Array<{ mirror: string; suite
   return out;
 }
 
-async function releaseDigest(mirror: string, suite: string, signal?: AbortSignal): Promise<[string, string]> {
+async function releaseDigest(mirror: string, suite: string, signal?: AbortSignal): Promise<[string, string] | undefined> {
   const base = `${mirror.replace(/\/+$/, '')}/dists/${suite}`;
   for (const name of ['InRelease', 'Release']) {
     const got = await fetchSmall(`${base}/${name}`, { retries: 2, maxBytes: 16 << 20, ...(signal ? { signal } : {}) });
     if (got) return [`${base}/${name}`, createHash('sha256').update(got.body).digest('hex')];
   }
-  throw new SourceError(`${base}: neither InRelease nor Release exists; is '${suite}' a suite of ${mirror}?`);
+  return undefined;
+}
+
+/**
+ * The suites an image of `suite` usually also installs from without the
+ * definition naming them (an action writes them into its apt sources):
+ * `-updates` and `-security`, which Debian serves next to the mirror
+ * (`<mirror>-security`) and Ubuntu in the archive itself. Counted when they
+ * exist: a security update must make the next catalog run rebuild, and a
+ * needless rebuild is the cheaper mistake.
+ */
+export function companionSuites(mirror: string, suite: string): Array<{ mirror: string; suite: string }> {
+  if (suite.includes('-') || ['sid', 'unstable', 'experimental', 'rc-buggy'].includes(suite)) return [];
+  const m = mirror.replace(/\/+$/, '');
+  return [
+    { mirror: m, suite: `${suite}-updates` },
+    { mirror: m, suite: `${suite}-security` },
+    { mirror: `${m}-security`, suite: `${suite}-security` },
+  ];
 }
 
 /**
  * A Debian-family root is fully determined by the Release files of the
  * suites it installs from (they pin every package by digest), so their
- * digests identify what debootstrap or mmdebstrap would produce now.
+ * digests identify what debootstrap or mmdebstrap, and the updates after
+ * it, would produce now.
  */
 export async function probeDebian(ctx: ProbeContext): Promise<SourceIdentity> {
   const suite = ctx.step.source.suite || ctx.definition.image.release;
   const { mirror } = await resolveMirror(ctx as SourceContext, suite);
   const repos = (ctx.definition.packages?.repositories ?? []).filter((r) => !r.type || r.type === 'apt' || r.type === 'deb822').map((r) => r.url);
-  const pairs = [{ mirror, suite }, ...repositorySuites(repos)];
+  const required = [{ mirror, suite }, ...repositorySuites(repos)];
   const parts: Record<string, string> = {};
-  for (const p of pairs) {
-    const [url, digest] = await releaseDigest(p.mirror, p.suite, ctx.signal);
-    parts[url] = digest;
+  for (const p of required) {
+    const found = await releaseDigest(p.mirror, p.suite, ctx.signal);
+    if (!found) throw new SourceError(`${p.mirror.replace(/\/+$/, '')}/dists/${p.suite}: neither InRelease nor Release exists; is '${p.suite}' a suite of ${p.mirror}?`);
+    parts[found[0]] = found[1];
+  }
+  for (const p of companionSuites(mirror, suite)) {
+    const found = await releaseDigest(p.mirror, p.suite, ctx.signal);
+    if (found) parts[found[0]] = found[1];
   }
   return { parts };
 }

@@ -11,6 +11,7 @@ import { packImage } from '../pack/index.js';
 import { writeBuildRecord } from '../pack/record.js';
 import type { OutputFormat, SquashfsCompression, TarCompression } from '../pack/types.js';
 import { publishBuild } from '../publish/index.js';
+import { streamOsName } from '../publish/names.js';
 import type { BuildRecord } from './record.js';
 import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
@@ -204,7 +205,7 @@ export async function buildArtifacts(
         variant: def.image.variant,
       },
       serial: def.image.serial,
-      os: def.image.distribution,
+      os: streamOsName(def.image.distribution),
       releaseTitle: def.image.release,
       aliases: releaseAliasNames(def.image.distribution, def.image.variant, opts.releaseAliases ?? []),
       ...(opts.requirements && Object.keys(opts.requirements).length ? { requirements: { ...opts.requirements } } : {}),

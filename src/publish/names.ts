@@ -54,3 +54,12 @@ export function buildRelDir(r: Pick<BuildRecord, 'product' | 'serial'>): string 
 export function compareSerials(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * The `os` clients show for a product: lxc-ci title-cases the distribution
+ * name as Python's str.title() does (debian -> Debian, archlinux ->
+ * Archlinux, openwrt -> Openwrt).
+ */
+export function streamOsName(distribution: string): string {
+  return distribution.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase());
+}

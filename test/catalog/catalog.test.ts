@@ -222,7 +222,7 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
   let cat: string;
   const run = (serial: string) =>
     kiln(['build', '--catalog', cat, '--out', out, '--serial', serial, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
-  const product = async (): Promise<{ aliases: string; requirements: Record<string, string>; versions: Record<string, unknown> }> => {
+  const product = async (): Promise<{ aliases: string; os: string; requirements: Record<string, string>; versions: Record<string, unknown> }> => {
     const images = JSON.parse(await readFile(path.join(out, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, never> };
     return images.products['delta:1.35:amd64:default']!;
   };
@@ -246,6 +246,8 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
     const p = await product();
     expect(p.aliases.split(',').sort()).toEqual(['delta/1', 'delta/1.35', 'delta/1.35/default', 'delta/1/default', 'delta/stable', 'delta/stable/default']);
     expect(p.requirements).toEqual({ cgroup: 'v2', secureboot: 'false' });
+    // lxc-ci's os: the distribution title-cased.
+    expect(p.os).toBe('Delta');
   });
 
   it('the real LXD client resolves the release aliases to kiln\'s image', async () => {
@@ -259,6 +261,7 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
       const info = (await lxd('image', 'info', 'K:delta/1')).stdout;
       expect(info).toContain(`Fingerprint: ${record.fingerprints.combined_squashfs_sha256}`);
       expect(info).toMatch(/Aliases:\n(    - .*\n)*    - delta\/stable\/default\n/);
+      expect(info).toContain('os: Delta');
     } finally {
       await server.close();
     }

@@ -15,6 +15,8 @@ import { streamOsName } from '../publish/names.js';
 import type { BuildRecord } from './record.js';
 import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
+import { detachMountsUnder } from '../util/mounts.js';
+import { log } from '../util/events.js';
 import { identityFromRecord, inputDigest, planDigest } from './input-digest.js';
 
 export interface BuildOptions {
@@ -161,6 +163,10 @@ export async function buildArtifacts(
   await mkdir(opts.workParent, { recursive: true });
   const work = await mkdtemp(path.join(opts.workParent, 'kiln-build-'));
   const dispose = async (): Promise<void> => {
+    // A bootstrapper killed outright (SIGKILL after the grace period, OOM)
+    // leaves proc and sysfs mounted in the root: never delete through them.
+    const detached = await detachMountsUnder(work);
+    if (detached.length) log(opts.sink, 'warn', `detached what a host tool left mounted in the build root: ${detached.join(', ')}`);
     if (!opts.keepWork) await rm(work, { recursive: true, force: true });
   };
   try {

@@ -17,7 +17,7 @@ import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
 import { detachMountsUnder } from '../util/mounts.js';
 import { log } from '../util/events.js';
-import { identityFromRecord, inputDigest, planDigest } from './input-digest.js';
+import { identityFromRecord, inputDigest, inputParts, planDigest, type InputParts } from './input-digest.js';
 
 export interface BuildOptions {
   definitionFile: string;
@@ -131,8 +131,12 @@ export function releaseAliasNames(distribution: string, variant: string, release
   return releaseAliases.flatMap((a) => (variant === 'default' ? [`${distribution}/${a}`, `${distribution}/${a}/${variant}`] : [`${distribution}/${a}/${variant}`]));
 }
 
+export function partsOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): InputParts {
+  return inputParts({ planDigest: prepared.planDigest, source: identity, outputs: outputChoices(opts) });
+}
+
 export function digestOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): string {
-  return inputDigest({ planDigest: prepared.planDigest, source: identity, outputs: outputChoices(opts) });
+  return inputDigest(partsOf(prepared, identity, opts));
 }
 
 /**
@@ -144,7 +148,7 @@ export function digestOf(prepared: PreparedBuild, identity: SourceIdentity, opts
 export async function buildArtifacts(
   prepared: PreparedBuild,
   opts: BuildOptions,
-  unchanged?: (inputDigest: string) => Promise<boolean>,
+  unchanged?: (inputDigest: string, parts: InputParts) => Promise<boolean>,
   timings: Record<string, number> = {},
 ): Promise<BuiltImage> {
   const { plan } = prepared;
@@ -154,10 +158,12 @@ export async function buildArtifacts(
   const expiryDate = creationDate + parseExpiry(def.image.expiry);
 
   let digest: string | undefined;
+  let parts: InputParts | undefined;
   const probed = await probeSource(prepared, opts);
   if (probed) {
-    digest = digestOf(prepared, probed, opts);
-    if (unchanged && (await unchanged(digest))) throw new BuildUnchanged(digest);
+    parts = partsOf(prepared, probed, opts);
+    digest = inputDigest(parts);
+    if (unchanged && (await unchanged(digest, parts))) throw new BuildUnchanged(digest);
   }
 
   await mkdir(opts.workParent, { recursive: true });
@@ -180,9 +186,10 @@ export async function buildArtifacts(
     const source = await stage('source', opts.sink, timings, () =>
       fetchSource({ definition: def, step: plan.source, rootfs, cacheDir: opts.cacheDir, workDir: work, sink: opts.sink, ...signal }),
     );
-    if (!digest) {
-      digest = digestOf(prepared, identityFromRecord(source), opts);
-      if (unchanged && (await unchanged(digest))) throw new BuildUnchanged(digest);
+    if (!digest || !parts) {
+      parts = partsOf(prepared, identityFromRecord(source), opts);
+      digest = inputDigest(parts);
+      if (unchanged && (await unchanged(digest, parts))) throw new BuildUnchanged(digest);
     }
     const metadata = await stage('customize', opts.sink, timings, () => customize({ plan, rootfs, sink: opts.sink, ...signal }));
     const packed = await stage('pack', opts.sink, timings, () =>
@@ -221,6 +228,7 @@ export async function buildArtifacts(
       expiryDate,
       definition: { file: path.basename(plan.definitionFile), digest: plan.definitionDigest },
       inputDigest: digest,
+      inputParts: parts,
       sources: [source],
       artifacts: packed.artifacts,
       fingerprints: packed.fingerprints,

@@ -48,11 +48,43 @@ export interface InputDigestParts {
   outputs: unknown;
 }
 
+/** What the input digest is made of, kept in build.json so a later run can say what changed. */
+export interface InputParts {
+  kiln: string;
+  plan: string;
+  /** What upstream served: URL (or name) -> digest. */
+  source: Record<string, string>;
+  outputs: unknown;
+}
+
+export function inputParts(parts: InputDigestParts): InputParts {
+  return { kiln: KILN_VERSION, plan: parts.planDigest, source: parts.source.parts, outputs: parts.outputs };
+}
+
 /**
  * The input digest recorded in build.json: the plan, what upstream served
  * and kiln's own version. The newest published build with the same digest
  * makes a new build unnecessary.
  */
-export function inputDigest(parts: InputDigestParts): string {
-  return sha256Json({ kiln: KILN_VERSION, plan: parts.planDigest, source: parts.source.parts, outputs: parts.outputs });
+export function inputDigest(parts: InputDigestParts | InputParts): string {
+  return sha256Json('planDigest' in parts ? inputParts(parts) : parts);
+}
+
+/**
+ * Why a build with inputs `now` is not the published one: each changed
+ * input named, upstream files by URL (e.g. `.../bookworm-security/InRelease
+ * changed`), so a nightly run explains every rebuild.
+ */
+export function changedInputs(before: InputParts | undefined, now: InputParts): string[] {
+  if (!before) return ['the published build does not record its inputs'];
+  const out: string[] = [];
+  if (before.kiln !== now.kiln) out.push(`kiln ${before.kiln} -> ${now.kiln}`);
+  if (before.plan !== now.plan) out.push('the definition, its options or the plan changed');
+  if (sha256Json(before.outputs) !== sha256Json(now.outputs)) out.push('the output options or the published names changed');
+  for (const url of [...new Set([...Object.keys(before.source), ...Object.keys(now.source)])].sort()) {
+    if (!(url in now.source)) out.push(`${url} no longer used`);
+    else if (!(url in before.source)) out.push(`${url} new`);
+    else if (before.source[url] !== now.source[url]) out.push(`${url} changed`);
+  }
+  return out;
 }

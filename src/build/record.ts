@@ -1,4 +1,5 @@
 import type { SourceRecord } from '../source/types.js';
+import type { InputParts } from './input-digest.js';
 
 /**
  * `build.json`, written beside the artifacts of every build. It is the
@@ -41,6 +42,8 @@ export interface BuildRecord {
   definition: { file: string; digest: string };
   /** Digest over the resolved plan, source digests and kiln version (change-aware skipping). */
   inputDigest?: string;
+  /** What inputDigest was made of: a later run names what changed. */
+  inputParts?: InputParts;
   sources: SourceRecord[];
   artifacts: ArtifactRecord[];
   /** Simplestreams combined fingerprints: sha256(metadata tarball bytes + rootfs bytes). */

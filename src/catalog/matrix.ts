@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { machine } from 'node:os';
 import { productArchitecture } from '../definition/index.js';
+import { changedInputs, type InputParts } from '../build/input-digest.js';
+import type { BuildRecord } from '../build/record.js';
 import type { Catalog, CatalogEntry, Combination } from './types.js';
 
 interface ImageDefaults {
@@ -97,4 +99,12 @@ export function expandCatalog(catalog: Catalog, only?: string): Combination[] {
 /** How a cell's builds are named and described in the index, beyond the definition. */
 export function publicationOf(c: Combination): { releaseAliases: string[]; requirements: Record<string, string> } {
   return { releaseAliases: c.entry.releaseAliases[c.release] ?? [], requirements: c.entry.requirements };
+}
+
+/** Why a cell is (re)built: nothing published yet, --force, or each changed input. */
+export function rebuildReasons(previous: BuildRecord | undefined, now: InputParts, force: boolean): string[] {
+  if (!previous) return ['nothing published yet'];
+  if (force && previous.inputDigest === undefined) return ['--force'];
+  const changed = previous.inputDigest === undefined ? ['the published build does not record its inputs'] : changedInputs(previous.inputParts, now);
+  return force && changed.length === 0 ? ['--force'] : changed;
 }

@@ -1,12 +1,13 @@
 import path from 'node:path';
-import { digestOf, prepareBuild, probeSource, type BuildOptions } from '../build/index.js';
+import { partsOf, prepareBuild, probeSource, type BuildOptions } from '../build/index.js';
+import { inputDigest } from '../build/input-digest.js';
 import type { BuildRecord } from '../build/record.js';
 import { productKey } from '../publish/names.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
-import { expandCatalog, publicationOf } from './matrix.js';
+import { expandCatalog, publicationOf, rebuildReasons } from './matrix.js';
 import type { Catalog } from './types.js';
 
 export interface MatrixRow {
@@ -19,6 +20,8 @@ export interface MatrixRow {
   published: string | null;
   /** true: a build would be skipped as unchanged; null: only known once its source is fetched. */
   wouldSkip: boolean | null;
+  /** Why it would be built: what changed since the published build (empty when skipped or unknown). */
+  changes: string[];
   /** The command a CI job runs to build just this cell. */
   command: string;
   error?: string;
@@ -41,6 +44,7 @@ export async function planMatrix(catalog: Catalog, opts: { only?: string; out: s
       inputDigest: null,
       published: null,
       wouldSkip: null,
+      changes: [],
       command: `kiln build --catalog ${catalog.file} --only ${c.id} --out ${opts.out}`,
     };
     try {
@@ -65,9 +69,14 @@ export async function planMatrix(catalog: Catalog, opts: { only?: string; out: s
       row.published = previous?.serial ?? null;
       const identity = await probeSource(prepared, buildOpts);
       if (identity) {
-        row.inputDigest = digestOf(prepared, identity, buildOpts);
+        const parts = partsOf(prepared, identity, buildOpts);
+        row.inputDigest = inputDigest(parts);
         row.wouldSkip = !opts.force && previous?.inputDigest === row.inputDigest;
-      } else if (!previous || opts.force) row.wouldSkip = false;
+        if (!row.wouldSkip) row.changes = rebuildReasons(previous, parts, opts.force);
+      } else if (!previous || opts.force) {
+        row.wouldSkip = false;
+        row.changes = previous ? ['--force'] : ['nothing published yet'];
+      }
     } catch (e) {
       row.error = isKilnError(e) ? e.message : String(e);
       row.wouldSkip = false;

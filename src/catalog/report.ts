@@ -9,6 +9,8 @@ export interface BuildReport {
   id: string;
   status: 'published' | 'unchanged' | 'failed' | 'quarantined';
   reason?: string;
+  /** Why it was built: what changed since the published build. */
+  changes?: string[];
   serial?: string | undefined;
   inputDigest?: string;
   /** Milliseconds per stage (plan, source, customize, pack, test, publish). */
@@ -53,7 +55,7 @@ export function renderReportHtml(r: CatalogReport): string {
         .map(([k, v]) => `${escapeHtml(k)} ${humanSize(v)}`)
         .join('<br>');
       const image = b.dir ? `<a href="../../${escapeHtml(b.dir)}/">${escapeHtml(b.serial ?? '')}</a>` : escapeHtml(b.serial ?? '');
-      return `<tr class="${b.status}"><td>${escapeHtml(b.id)}</td><td>${b.status}</td><td>${escapeHtml(b.reason ?? '')}</td><td>${image}</td><td>${seconds(b.durationMs)}</td><td>${stages}</td><td>${sizes}</td><td><a href="${escapeHtml(b.log)}">log</a></td></tr>`;
+      return `<tr class="${b.status}"><td>${escapeHtml(b.id)}</td><td>${b.status}</td><td>${escapeHtml(b.reason ?? b.changes?.join('; ') ?? '')}</td><td>${image}</td><td>${seconds(b.durationMs)}</td><td>${stages}</td><td>${sizes}</td><td><a href="${escapeHtml(b.log)}">log</a></td></tr>`;
     })
     .join('\n');
   return `<!doctype html>

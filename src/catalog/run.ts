@@ -10,11 +10,12 @@ import { scanTree } from '../publish/tree-scan.js';
 import type { BuildRecord, ProductId } from '../build/record.js';
 import type { SquashfsCompression, TarCompression } from '../pack/types.js';
 import { isKilnError } from '../util/errors.js';
-import { nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
+import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
 import { bootTest } from './boot-test.js';
 import { LogFileSink } from './log-sink.js';
-import { expandCatalog, publicationOf } from './matrix.js';
+import { expandCatalog, publicationOf, rebuildReasons } from './matrix.js';
+import type { InputParts } from '../build/input-digest.js';
 import { writeReport, type BuildReport, type CatalogReport } from './report.js';
 import type { Catalog, Combination } from './types.js';
 
@@ -139,9 +140,14 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
     report.product = { distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant };
     report.keep = c.entry.keep;
     const previous = newest.get(productKey(report.product));
-    const unchanged = async (digest: string): Promise<boolean> => {
+    const unchanged = async (digest: string, parts: InputParts): Promise<boolean> => {
       report.inputDigest = digest;
-      return !opts.force && previous?.inputDigest === digest;
+      const same = !opts.force && previous?.inputDigest === digest;
+      if (!same) {
+        report.changes = rebuildReasons(previous, parts, opts.force);
+        log(sink, 'info', `building because: ${report.changes.join('; ')}`);
+      }
+      return same;
     };
     try {
       built = await buildArtifacts(prepared, buildOpts, unchanged, timings);

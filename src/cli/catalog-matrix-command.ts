@@ -38,6 +38,7 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
     for (const r of rows) {
       const state = r.error ? `error: ${r.error.split('\n')[0]}` : r.wouldSkip === true ? 'unchanged (skip)' : r.wouldSkip === false ? 'build' : 'build unless the source is unchanged';
       ctx.stdout.write(`${r.id.padEnd(40)} ${(r.inputDigest ?? '-').slice(0, 12).padEnd(12)} ${state}\n`);
+      for (const change of r.changes) ctx.stdout.write(`${''.padEnd(54)}because: ${change}\n`);
     }
   }
   return rows.some((r) => r.error) ? 1 : 0;

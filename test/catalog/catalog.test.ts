@@ -41,7 +41,7 @@ function serialOf(out: string, dist: string): string | undefined {
   return indexLines(out).find((l) => l.startsWith(`${dist};`))?.split(';')[4];
 }
 
-async function report(out: string): Promise<{ builds: Array<{ id: string; status: string; reason?: string; log: string }> }> {
+async function report(out: string): Promise<{ builds: Array<{ id: string; status: string; reason?: string; changes?: string[]; log: string }> }> {
   const latest = JSON.parse(await readFile(path.join(out, 'reports/latest.json'), 'utf8')) as { run: string };
   return JSON.parse(await readFile(path.join(out, 'reports', latest.run, 'report.json'), 'utf8'));
 }
@@ -154,11 +154,14 @@ describe('kiln build --catalog', () => {
     expect(rows[0]?.command).toBe(`kiln build --catalog ${cat} --only alpha:1.35:amd64:default --out ${out}`);
   });
 
-  it('rebuilds only the products of the definition whose package list changed', async () => {
+  it('rebuilds only the products of the definition whose package list changed, and says why', async () => {
     await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello]\n    action: install\n' }));
+    const planned = await kiln(['plan', '--catalog', cat, '--matrix', '--out', out]);
+    expect(planned.stdout).toMatch(/^beta:1\.35:amd64:default +[0-9a-f]{12} build\n +because: the definition, its options or the plan changed$/m);
     const r = await run('20260101_00:02');
     expect(r.exitCode, r.all).toBe(0);
     expect((await report(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual(['alpha unchanged', 'beta published', 'gamma unchanged']);
+    expect((await report(out)).builds.find((b) => b.id.startsWith('beta'))?.changes).toEqual(['the definition, its options or the plan changed']);
     expect(serialOf(out, 'beta')).toBe('20260101_00:02');
     expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
   });
@@ -270,7 +273,7 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
   it('a changed requirement republishes the product (it is part of the input digest)', async () => {
     await catalogWith('    secureboot: "false"\n');
     expect((await run('20260101_00:01')).exitCode).toBe(0);
-    expect((await report(out)).builds.map((b) => b.status)).toEqual(['published']);
+    expect((await report(out)).builds.map((b) => [b.status, b.changes])).toEqual([['published', ['the output options or the published names changed']]]);
     expect((await product()).requirements).toEqual({ secureboot: 'false' });
     expect((await run('20260101_00:02')).exitCode).toBe(0);
     expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged']);

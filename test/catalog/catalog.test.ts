@@ -279,6 +279,21 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
     expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged']);
   });
 
+  it('kiln build of one definition takes the same as flags: --release-alias, --requirement', async () => {
+    const single = path.join(tmp, 'single');
+    const r = await kiln(['build', path.join(tmp, 'delta.yaml'), '--out', single, '--serial', '20260101_00:00', '--release-alias', '1',
+      '--requirement', 'secureboot=false', '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
+    expect(r.exitCode, r.all).toBe(0);
+    const images = JSON.parse(await readFile(path.join(single, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, { aliases: string; requirements: Record<string, string> }> };
+    const p = images.products['delta:1.35:amd64:default']!;
+    expect(p.aliases.split(',')).toEqual(expect.arrayContaining(['delta/1', 'delta/1/default']));
+    expect(p.requirements).toEqual({ secureboot: 'false' });
+    const bad = await kiln(['build', path.join(tmp, 'delta.yaml'), '--out', single, '--requirement', 'secureboot']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.all).toContain("--requirement: 'secureboot' is not KEY=VALUE (e.g. secureboot=false)");
+    expect(bad.all).not.toMatch(/\n\s+at /);
+  });
+
   it('rejects an alias that cannot be a name, with its position', async () => {
     await writeFile(cat, 'images:\n- definition: delta.yaml\n  release_aliases:\n    "1.35": ["a/b"]\n');
     const r = await kiln(['plan', '--catalog', cat, '--matrix']);

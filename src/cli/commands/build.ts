@@ -8,7 +8,8 @@ import type { OutputFormat, SquashfsCompression, TarCompression } from '../../pa
 const USAGE =
   'kiln build DEFINITION [-o key=value]... [--out DIR] [--cache-dir DIR] [--work-dir DIR] ' +
   '[--formats lxc,incus,unified] [--compression xz|zstd|gzip|none[:LEVEL]] ' +
-  '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--serial SERIAL] [--strict-templates] [--keep-work] [--json]\n' +
+  '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--serial SERIAL] [--release-alias NAME]... ' +
+  '[--requirement KEY=VALUE]... [--strict-templates] [--keep-work] [--json]\n' +
   '       kiln build --catalog FILE [--only PATTERN] [--jobs N] [--force] [--test [--test-timeout SECONDS]] ' +
   '[--quarantine DIR] [--out DIR] [--serial SERIAL] [...same output options] [--json]';
 
@@ -40,6 +41,22 @@ export function parseSquashfsCompression(value: string): SquashfsCompression {
   const allowed = ['xz', 'zstd', 'gzip', 'lz4'];
   if (!allowed.includes(value)) throw new UsageError(`--squashfs-compression: '${value}' is not one of ${allowed.join(', ')}`);
   return value as SquashfsCompression;
+}
+
+/** The same names the catalog's release_aliases accept. */
+function parseReleaseAlias(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(value)) throw usageError(`--release-alias: '${value}' is not a name like 12 or 24.04`, USAGE);
+  return value;
+}
+
+function parseRequirements(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw usageError(`--requirement: '${v}' is not KEY=VALUE (e.g. secureboot=false)`, USAGE);
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
 }
 
 function sourceDateEpochFromEnv(): number | undefined {
@@ -75,10 +92,15 @@ const command: Command = {
         test: { type: 'boolean', default: false },
         'test-timeout': { type: 'string', default: '120' },
         quarantine: { type: 'string' },
+        'release-alias': { type: 'string', multiple: true },
+        requirement: { type: 'string', multiple: true },
       },
       USAGE,
     );
     if (values.catalog !== undefined) {
+      if (values['release-alias'] || values.requirement) {
+        throw usageError('--release-alias and --requirement are set per catalog entry (release_aliases, requirements)', USAGE);
+      }
       if (positionals.length !== 0) throw usageError('--catalog builds the definitions named in the catalog; give no definition file', USAGE);
       const { runCatalogCommand } = await import('../catalog-command.js');
       return runCatalogCommand(ctx, values, {
@@ -92,6 +114,8 @@ const command: Command = {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --catalog`);
     }
     if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');
+    const releaseAliases = ((values['release-alias'] as string[] | undefined) ?? []).map(parseReleaseAlias);
+    const requirements = parseRequirements((values.requirement as string[] | undefined) ?? []);
     if (positionals.length !== 1) throw usageError('give exactly one definition file', USAGE);
     const formats = parseFormats(values.formats as string);
     const compression = parseCompression(values.compression as string);
@@ -118,6 +142,8 @@ const command: Command = {
         compression,
         squashfsCompression: parseSquashfsCompression(values['squashfs-compression'] as string),
         keepWork: values['keep-work'] as boolean,
+        releaseAliases,
+        requirements,
         sink: ctx.sink,
         signal: controller.signal,
         ...(values.sign ? { sign: values.sign as string } : {}),

@@ -232,6 +232,7 @@ export async function buildArtifacts(
       sources: [source],
       artifacts: packed.artifacts,
       fingerprints: packed.fingerprints,
+      lint: packed.lint,
       timings: { ...timings, ...packed.timings },
     };
     await writeBuildRecord(staging, record);

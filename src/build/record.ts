@@ -1,5 +1,6 @@
 import type { SourceRecord } from '../source/types.js';
 import type { InputParts } from './input-digest.js';
+import type { RootLint } from '../pack/lint.js';
 
 /**
  * `build.json`, written beside the artifacts of every build. It is the
@@ -44,6 +45,8 @@ export interface BuildRecord {
   inputDigest?: string;
   /** What inputDigest was made of: a later run names what changed. */
   inputParts?: InputParts;
+  /** What the root should not carry, and its setuid/setgid files (see pack/lint.ts). */
+  lint?: RootLint;
   sources: SourceRecord[];
   artifacts: ArtifactRecord[];
   /** Simplestreams combined fingerprints: sha256(metadata tarball bytes + rootfs bytes). */

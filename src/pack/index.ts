@@ -14,6 +14,7 @@ import { writeRootTar, type TarTarget } from './root-tar.js';
 import { tarball, tarMembers } from './small-tar.js';
 import { deviceExcludes, walkRoot, type RootEntry } from './walk.js';
 import { readXattrs } from './xattrs.js';
+import { lintRoot } from './lint.js';
 import { writeExtras } from './extras.js';
 import { Signer } from './sign.js';
 import type { LxcRootDelta, PackInput, PackResult, SquashfsCompression } from './types.js';
@@ -108,6 +109,9 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     const [xattrs, entries] = await time('pack.walk', () =>
       Promise.all([readXattrs(input.rootfs, input.sink, signal), walkRoot(input.rootfs, sde, input.sink, signal)]),
     );
+
+    const lint = await time('pack.lint', () => lintRoot(input.rootfs, entries));
+    for (const w of lint.warnings) log(input.sink, 'warn', `image root: ${w}`);
 
     // The metadata tarball comes first: the combined fingerprints hash its
     // bytes before the rootfs bytes, which are hashed while being written.
@@ -226,6 +230,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
       userConfig: formats.has('lxc') && hasUserConfig(input.plan),
       fingerprints,
       timings,
+      lint,
     };
   } catch (e) {
     abort.abort(e);

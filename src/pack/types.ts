@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/types.js';
 import type { ArtifactRecord } from '../build/record.js';
 import type { EventSink } from '../util/events.js';
+import type { RootLint } from './lint.js';
 
 /** An Incus/LXD metadata template entry (metadata.yaml `templates:`), keyed by in-image path. */
 export interface IncusTemplate {
@@ -68,4 +69,6 @@ export interface PackResult {
   userConfig: boolean;
   fingerprints: { combined_sha256?: string; combined_squashfs_sha256?: string; combined_rootxz_sha256?: string };
   timings: Record<string, number>;
+  /** What the root should not carry (warnings) and its setuid inventory. */
+  lint: RootLint;
 }

@@ -83,6 +83,14 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     expect((await client.attach(name, ['systemctl', 'is-enabled', 'systemd-networkd.service'])).stdout.trim()).toBe('enabled');
   });
 
+  it('its root is clean by the linter: no shared ssh keys or machine-id, no package cache, no stray world-writable paths', () => {
+    const record = JSON.parse(readFileSync(path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'build.json'), 'utf8')) as {
+      lint: { warnings: string[]; setuid: string[] };
+    };
+    expect(record.lint.warnings).toEqual([]);
+    expect(record.lint.setuid).toEqual(expect.arrayContaining(['/usr/bin/passwd 4755', '/usr/bin/su 4755']));
+  });
+
   it('its published SBOM lists exactly the packages dpkg-query -W shows inside it', async () => {
     const sbomFile = path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'sbom.spdx.json');
     type SpdxPackage = { name: string; versionInfo?: string; externalRefs?: Array<{ referenceLocator: string }> };

@@ -15,6 +15,8 @@ async function argsFor(
   source: Omit<SourceSection, 'downloader'>,
   opts: { early?: { install: string[]; remove: string[] }; keyringFile?: string; hooks?: string[] } = {},
 ): Promise<string[]> {
+  // A test may ask for several command lines: each context is removed before the next.
+  await ctx?.cleanup();
   ctx = await makeContext({ downloader: tool, ...source }, { release: 'bookworm', architecture: 'x86_64', ...(opts.early ? { early: opts.early } : {}) });
   return bootstrapArgs(tool, ctx, { suite: 'bookworm', mirror: MIRROR, keyringFile: opts.keyringFile, hooks: opts.hooks }).map((a) => a.replace(ctx!.rootfs, 'ROOT'));
 }

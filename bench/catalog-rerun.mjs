@@ -25,8 +25,23 @@ function run(serial) {
   const t0 = process.hrtime.bigint();
   execFileSync(
     'node',
-    [path.join(repo, 'bin/kiln.js'), 'build', '--catalog', catalog, '--only', only, '--out', out, '--serial', serial,
-      '--cache-dir', path.join(dir, 'cache'), '--work-dir', path.join(dir, 'work'), '--json'],
+    [
+      path.join(repo, 'bin/kiln.js'),
+      'build',
+      '--catalog',
+      catalog,
+      '--only',
+      only,
+      '--out',
+      out,
+      '--serial',
+      serial,
+      '--cache-dir',
+      path.join(dir, 'cache'),
+      '--work-dir',
+      path.join(dir, 'work'),
+      '--json',
+    ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -43,7 +58,9 @@ try {
   console.log(`first run   ${first.seconds.toFixed(1)} s  ${first.statuses.join(', ')}`);
   console.log(`second run  ${second.seconds.toFixed(1)} s  ${second.statuses.join(', ')}`);
   const allUnchanged = second.statuses.every((s) => s.endsWith(' unchanged'));
-  console.log(`ratio second/first: ${ratio.toFixed(3)} (target <= 0.05) ${ratio <= 0.05 && allUnchanged ? 'OK' : 'MISSED'}`);
+  console.log(
+    `ratio second/first: ${ratio.toFixed(3)} (target <= 0.05) ${ratio <= 0.05 && allUnchanged ? 'OK' : 'MISSED'}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -45,7 +45,13 @@ function duBytes(dir) {
 
 /** A root of about targetMb from the host's /usr: python, perl, then shared libraries one by one (a Debian root's mix). */
 function makeRoot(root) {
-  const sources = ['/usr/lib/python3.11', '/usr/share/perl', '/usr/lib/x86_64-linux-gnu', '/usr/share/doc', '/usr/share/locale'];
+  const sources = [
+    '/usr/lib/python3.11',
+    '/usr/share/perl',
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/share/doc',
+    '/usr/share/locale',
+  ];
   let total = 0;
   for (const src of sources) {
     let names;
@@ -77,8 +83,19 @@ try {
   mkdirSync(raw);
   const rawXz = measure(['sh', '-c', `tar -cf - -C '${root}' . | xz -T0 -6 > '${raw}/rootfs.tar.xz'`]);
   const rawSq = measure([
-    'gensquashfs', '--quiet', '--pack-dir', root, '--keep-time', '--keep-xattr', '--compressor', 'xz',
-    '--block-size', '1048576', '--num-jobs', String(jobs), `${raw}/rootfs.squashfs`,
+    'gensquashfs',
+    '--quiet',
+    '--pack-dir',
+    root,
+    '--keep-time',
+    '--keep-xattr',
+    '--compressor',
+    'xz',
+    '--block-size',
+    '1048576',
+    '--num-jobs',
+    String(jobs),
+    `${raw}/rootfs.squashfs`,
   ]);
 
   const runKiln = (name, formats) => {
@@ -106,12 +123,39 @@ try {
 
   const size = (p) => statSync(p).size / 1024 / 1024;
   const rows = [
-    ['rootfs.tar.xz', 'tar | xz -T0', rawXz.ms, kilnXz.ms, rawXz.cpuMs, kilnXz.cpuMs, rawXz.rssMb, kilnXz.rssMb, size(`${raw}/rootfs.tar.xz`), size(`${kilnXz.out}/rootfs.tar.xz`), 1.05],
-    ['tar.xz + squashfs', 'tar|xz; gensquashfs', rawXz.ms + rawSq.ms, kilnBoth.ms, rawXz.cpuMs + rawSq.cpuMs, kilnBoth.cpuMs, Math.max(rawXz.rssMb, rawSq.rssMb), kilnBoth.rssMb,
-      size(`${raw}/rootfs.tar.xz`) + size(`${raw}/rootfs.squashfs`), size(`${kilnBoth.out}/rootfs.tar.xz`) + size(`${kilnBoth.out}/rootfs.squashfs`), 1.0],
+    [
+      'rootfs.tar.xz',
+      'tar | xz -T0',
+      rawXz.ms,
+      kilnXz.ms,
+      rawXz.cpuMs,
+      kilnXz.cpuMs,
+      rawXz.rssMb,
+      kilnXz.rssMb,
+      size(`${raw}/rootfs.tar.xz`),
+      size(`${kilnXz.out}/rootfs.tar.xz`),
+      1.05,
+    ],
+    [
+      'tar.xz + squashfs',
+      'tar|xz; gensquashfs',
+      rawXz.ms + rawSq.ms,
+      kilnBoth.ms,
+      rawXz.cpuMs + rawSq.cpuMs,
+      kilnBoth.cpuMs,
+      Math.max(rawXz.rssMb, rawSq.rssMb),
+      kilnBoth.rssMb,
+      size(`${raw}/rootfs.tar.xz`) + size(`${raw}/rootfs.squashfs`),
+      size(`${kilnBoth.out}/rootfs.tar.xz`) + size(`${kilnBoth.out}/rootfs.squashfs`),
+      1.0,
+    ],
   ];
-  console.log(`root: ${(bytes / 1024 / 1024).toFixed(0)} MB from /usr, ${jobs} cpus, load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`);
-  console.log('output              raw tool              raw s   kiln s  ratio  target  cpu ratio  raw peak RSS MB  kiln peak RSS MB  raw MB  kiln MB');
+  console.log(
+    `root: ${(bytes / 1024 / 1024).toFixed(0)} MB from /usr, ${jobs} cpus, load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`,
+  );
+  console.log(
+    'output              raw tool              raw s   kiln s  ratio  target  cpu ratio  raw peak RSS MB  kiln peak RSS MB  raw MB  kiln MB',
+  );
   for (const [what, tool, r, k, rc, kc, rr, kr, rs, ks, target] of rows) {
     const ratio = k / r;
     console.log(
@@ -119,8 +163,12 @@ try {
         `  ${rr.toFixed(0).padStart(15)}  ${kr.toFixed(0).padStart(16)}  ${rs.toFixed(1).padStart(6)}  ${ks.toFixed(1).padStart(7)}${ratio <= target ? '' : '  (over target)'}`,
     );
   }
-  console.log('cpu ratio: user+sys seconds of every process, kiln over raw (meaningful when other work shares the cores)');
-  console.log(`peak RSS: the largest single process (xz, gensquashfs, tar2sqfs or node); kiln's node process alone: ${kilnXz.nodeRssMb.toFixed(0)} MB (tar.xz), ${kilnBoth.nodeRssMb.toFixed(0)} MB (both)`);
+  console.log(
+    'cpu ratio: user+sys seconds of every process, kiln over raw (meaningful when other work shares the cores)',
+  );
+  console.log(
+    `peak RSS: the largest single process (xz, gensquashfs, tar2sqfs or node); kiln's node process alone: ${kilnXz.nodeRssMb.toFixed(0)} MB (tar.xz), ${kilnBoth.nodeRssMb.toFixed(0)} MB (both)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

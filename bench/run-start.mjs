@@ -53,7 +53,11 @@ const contenders = {
   // Limits need a cgroup: on cgroup v1 attaching a task waits for an RCU grace period.
   'runtime+lim': async () => {
     const t0 = process.hrtime.bigint();
-    const r = await runInContainer({ rootfs: root, argv: ['/bin/true'], limits: { memoryBytes: 256 << 20, pids: 512 } });
+    const r = await runInContainer({
+      rootfs: root,
+      argv: ['/bin/true'],
+      limits: { memoryBytes: 256 << 20, pids: 512 },
+    });
     if (r.exitCode !== 0) throw new Error(`runInContainer: ${JSON.stringify(r.end)}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   },
@@ -63,7 +67,11 @@ const contenders = {
 
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], mean: s.reduce((a, b) => a + b, 0) / s.length, p90: s[Math.floor(s.length * 0.9)] };
+  return {
+    median: s[Math.floor(s.length / 2)],
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    p90: s[Math.floor(s.length * 0.9)],
+  };
 };
 
 try {
@@ -74,10 +82,22 @@ try {
 
   const raw = stats(times.raw).median;
   console.log(`start cost of /bin/true in a container, ${N} runs each (median, mean, p90 in ms)`);
-  console.log('what'.padEnd(12), 'median'.padStart(8), 'mean'.padStart(8), 'p90'.padStart(8), '  ratio (median vs raw)');
+  console.log(
+    'what'.padEnd(12),
+    'median'.padStart(8),
+    'mean'.padStart(8),
+    'p90'.padStart(8),
+    '  ratio (median vs raw)',
+  );
   for (const [name, xs] of Object.entries(times)) {
     const s = stats(xs);
-    console.log(name.padEnd(12), s.median.toFixed(2).padStart(8), s.mean.toFixed(2).padStart(8), s.p90.toFixed(2).padStart(8), `  ${(s.median / raw).toFixed(2)}x`);
+    console.log(
+      name.padEnd(12),
+      s.median.toFixed(2).padStart(8),
+      s.mean.toFixed(2).padStart(8),
+      s.p90.toFixed(2).padStart(8),
+      `  ${(s.median / raw).toFixed(2)}x`,
+    );
   }
   const cli = stats(times.cli).median;
   const node = stats(times['node -e 0']).median;

@@ -64,7 +64,9 @@ async function stopAll() {
 const UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 async function wrk(url, connections, duration = seconds) {
-  const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, url], { timeout: (duration + 30) * 1000 });
+  const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${duration}s`, url], {
+    timeout: (duration + 30) * 1000,
+  });
   const m = /(\d+) requests in ([\d.]+)(m?s), ([\d.]+)([KMGT]?B) read/.exec(stdout);
   if (!m) throw new Error(`cannot read wrk output:\n${stdout}`);
   const secs = Number(m[2]) / (m[3] === 'ms' ? 1000 : 1);
@@ -89,17 +91,28 @@ try {
   await fh.close();
   await mkdir(join(tree, 'meta/1.0'), { recursive: true });
   let index = '';
-  for (let i = 0; i < 60; i++) index += `dist${i};release;amd64;default;20260101_00:00;/images/dist${i}/release/amd64/default/20260101_00:00/\n`;
+  for (let i = 0; i < 60; i++)
+    index += `dist${i};release;amd64;default;20260101_00:00;/images/dist${i}/release/amd64/default/20260101_00:00/\n`;
   await writeFile(join(tree, 'meta/1.0/index-system'), index);
 
   const [kHttps, kHttp, nHttp, nHttps] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const kiln = start('node', [join(root, 'bin/kiln.js'), 'serve', tree, '--listen', `127.0.0.1:${kHttps}`, '--http', `127.0.0.1:${kHttp}`]);
+  const kiln = start('node', [
+    join(root, 'bin/kiln.js'),
+    'serve',
+    tree,
+    '--listen',
+    `127.0.0.1:${kHttps}`,
+    '--http',
+    `127.0.0.1:${kHttp}`,
+  ]);
   await waitForPort(kHttps);
   await waitForPort(kHttp);
 
   const ng = join(work, 'nginx');
   await mkdir(ng);
-  await writeFile(join(ng, 'nginx.conf'), `
+  await writeFile(
+    join(ng, 'nginx.conf'),
+    `
 user root;
 worker_processes 1;
 daemon off;
@@ -120,7 +133,8 @@ http {
     root ${tree};
   }
 }
-`);
+`,
+  );
   const nginx = start('nginx', ['-c', join(ng, 'nginx.conf'), '-p', ng]);
   await waitForPort(nHttp);
   await waitForPort(nHttps);
@@ -156,12 +170,16 @@ http {
 
   const fmt = (metric, v) => (metric === 'bps' ? `${(v / 1024 ** 2).toFixed(0)} MiB/s` : `${v.toFixed(0)} req/s`);
   const target = { bps: 0.9, rps: 0.5 };
-  console.log(`kiln serve vs nginx ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')} (1 worker, sendfile on), wrk best of 2 runs of ${seconds}s, 127.0.0.1, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]}`);
+  console.log(
+    `kiln serve vs nginx ${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')} (1 worker, sendfile on), wrk best of 2 runs of ${seconds}s, 127.0.0.1, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]}`,
+  );
   console.log('| run | kiln | nginx | ratio | target |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const ratio = r.kiln / r.nginx;
-    console.log(`| ${r.label} | ${fmt(r.metric, r.kiln)} | ${fmt(r.metric, r.nginx)} | ${ratio.toFixed(2)}x | ${target[r.metric]}x${ratio >= target[r.metric] ? '' : ' (missed)'} |`);
+    console.log(
+      `| ${r.label} | ${fmt(r.metric, r.kiln)} | ${fmt(r.metric, r.nginx)} | ${ratio.toFixed(2)}x | ${target[r.metric]}x${ratio >= target[r.metric] ? '' : ' (missed)'} |`,
+    );
   }
   console.log(`kiln serve peak RSS: ${(rss / 1024 ** 2).toFixed(0)} MiB (file 200 MiB, streamed)`);
   if (kiln.output().includes('internal error')) console.log(kiln.output());

@@ -37,10 +37,16 @@ const plain = path.join(dir, 'rootfs.tar');
 if (!existsSync(plain)) {
   const present = SOURCES.filter((s) => existsSync(path.join('/', s)));
   process.stderr.write(`making ${plain} from /{${present.join(',')}} ...\n`);
-  spawnSync('tar', ['--numeric-owner', '--ignore-failed-read', '-cpf', `${plain}.part`, '-C', '/', ...present], { stdio: 'ignore' });
+  spawnSync('tar', ['--numeric-owner', '--ignore-failed-read', '-cpf', `${plain}.part`, '-C', '/', ...present], {
+    stdio: 'ignore',
+  });
   execFileSync('mv', [`${plain}.part`, plain]);
 }
-const COMPRESS = { 'tar.zst': ['zstd', ['-q', '-T2', '-3']], 'tar.xz': ['xz', ['-T2', '-2']], 'tar.gz': ['gzip', ['-6']] };
+const COMPRESS = {
+  'tar.zst': ['zstd', ['-q', '-T2', '-3']],
+  'tar.xz': ['xz', ['-T2', '-2']],
+  'tar.gz': ['gzip', ['-6']],
+};
 for (const f of formats) {
   if (f === 'tar') continue;
   const out = path.join(dir, `rootfs.${f}`);
@@ -89,7 +95,9 @@ for (const f of formats) {
     rmSync(a, { recursive: true, force: true });
     const b = fresh('kiln-out');
     // Node start-up is excluded: the child times unpackArchive itself.
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', KILN, file, b], { encoding: 'utf8' }));
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', KILN, file, b], { encoding: 'utf8' }),
+    );
     kilnTimes.push(out.s);
     rss = Math.max(rss, out.maxRSS);
     entries = out.entries;
@@ -97,7 +105,15 @@ for (const f of formats) {
   }
   const tarS = median(tarTimes);
   const kilnS = median(kilnTimes);
-  rows.push({ format: f, sizeMB: (statSync(file).size / 1e6).toFixed(0), entries, tarS, kilnS, ratio: kilnS / tarS, rssMB: rss / 1024 });
+  rows.push({
+    format: f,
+    sizeMB: (statSync(file).size / 1e6).toFixed(0),
+    entries,
+    tarS,
+    kilnS,
+    ratio: kilnS / tarS,
+    rssMB: rss / 1024,
+  });
 }
 
 const unpackedMB = (statSync(plain).size / 1e6).toFixed(0);

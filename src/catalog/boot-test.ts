@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { publishBuild } from '../publish/index.js';
 import { startServer } from '../serve/index.js';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import type { EventSink } from '../util/events.js';
 
 export interface BootTestOptions {
@@ -66,23 +66,59 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     await writeFile(conf, testContainerConfig());
     const created = await run(
       'lxc-create',
-      ['-P', lxcPath, '-n', name, '-f', conf, '-t', 'download', '--', '--server', `127.0.0.1:${server.httpsPort}`,
-        '-d', p.distribution, '-r', p.release, '-a', p.arch, '--variant', p.variant],
+      [
+        '-P',
+        lxcPath,
+        '-n',
+        name,
+        '-f',
+        conf,
+        '-t',
+        'download',
+        '--',
+        '--server',
+        `127.0.0.1:${server.httpsPort}`,
+        '-d',
+        p.distribution,
+        '-r',
+        p.release,
+        '-a',
+        p.arch,
+        '--variant',
+        p.variant,
+      ],
       600_000,
     );
-    if (created.exitCode !== 0) return { ok: false, reason: `lxc-create failed (exit ${created.exitCode})`, buildDir: dir };
-    const started = await run('lxc-start', ['-P', lxcPath, '-n', name, '-d', '-l', 'INFO', '-o', path.join(opts.workDir, 'lxc-start.log')], 120_000);
-    if (started.exitCode !== 0) return { ok: false, reason: `lxc-start failed (exit ${started.exitCode})`, buildDir: dir };
+    if (created.exitCode !== 0)
+      return { ok: false, reason: `lxc-create failed (exit ${created.exitCode})`, buildDir: dir };
+    const started = await run(
+      'lxc-start',
+      ['-P', lxcPath, '-n', name, '-d', '-l', 'INFO', '-o', path.join(opts.workDir, 'lxc-start.log')],
+      120_000,
+    );
+    if (started.exitCode !== 0)
+      return { ok: false, reason: `lxc-start failed (exit ${started.exitCode})`, buildDir: dir };
     const deadline = Date.now() + opts.timeoutSeconds * 1000;
-    const running = await run('lxc-wait', ['-P', lxcPath, '-n', name, '-s', 'RUNNING', '-t', String(opts.timeoutSeconds)], opts.timeoutSeconds * 1000 + 10_000);
-    if (running.exitCode !== 0) return { ok: false, reason: `container did not reach RUNNING within ${opts.timeoutSeconds}s`, buildDir: dir };
+    const running = await run(
+      'lxc-wait',
+      ['-P', lxcPath, '-n', name, '-s', 'RUNNING', '-t', String(opts.timeoutSeconds)],
+      opts.timeoutSeconds * 1000 + 10_000,
+    );
+    if (running.exitCode !== 0)
+      return { ok: false, reason: `container did not reach RUNNING within ${opts.timeoutSeconds}s`, buildDir: dir };
     for (;;) {
       // lxc-attach needs the container's init to be alive; a broken init dies right after starting.
       const state = await run('lxc-info', ['-P', lxcPath, '-n', name, '-s', '-H'], 30_000);
-      if (!state.stdout.includes('RUNNING')) return { ok: false, reason: `container stopped after starting (${state.stdout.trim()})`, buildDir: dir };
+      if (!state.stdout.includes('RUNNING'))
+        return { ok: false, reason: `container stopped after starting (${state.stdout.trim()})`, buildDir: dir };
       const attached = await run('lxc-attach', ['-P', lxcPath, '-n', name, '--', 'true'], 30_000);
       if (attached.exitCode === 0) return { ok: true, buildDir: dir };
-      if (Date.now() > deadline) return { ok: false, reason: `lxc-attach -- true did not succeed within ${opts.timeoutSeconds}s`, buildDir: dir };
+      if (Date.now() > deadline)
+        return {
+          ok: false,
+          reason: `lxc-attach -- true did not succeed within ${opts.timeoutSeconds}s`,
+          buildDir: dir,
+        };
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {

@@ -45,7 +45,8 @@ export class CatalogView implements EventSink {
       r.progress = '';
       if (!this.out.isTTY) this.print(`            ${id}: ${e.stage}`);
     } else if (e.type === 'step' && e.status === 'start') r.progress = e.step;
-    else if (e.type === 'progress') r.progress = e.total ? `${e.task} ${Math.floor((100 * e.done) / e.total)}%` : `${e.task} ${e.done}`;
+    else if (e.type === 'progress')
+      r.progress = e.total ? `${e.task} ${Math.floor((100 * e.done) / e.total)}%` : `${e.task} ${e.done}`;
   }
 
   private print(line: string): void {

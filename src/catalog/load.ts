@@ -27,7 +27,15 @@ function graceOf(text: string | undefined, pos: Pos | undefined, file: string): 
     return parseDuration(text, 'grace');
   } catch (e) {
     const at = pos ?? { file, line: 1, col: 1 };
-    throw new DefinitionError([{ file: at.file, line: at.line, col: at.col, path: 'grace', message: (e as Error).message.replace(/^grace: /, '') }]);
+    throw new DefinitionError([
+      {
+        file: at.file,
+        line: at.line,
+        col: at.col,
+        path: 'grace',
+        message: (e as Error).message.replace(/^grace: /, ''),
+      },
+    ]);
   }
 }
 
@@ -37,7 +45,9 @@ export async function loadCatalog(file: string): Promise<Catalog> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new KilnError(`cannot read catalog ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new KilnError(
+      `cannot read catalog ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   const parsed = parseTree(text, file);
   if (parsed.diagnostics.length > 0) throw new DefinitionError(parsed.diagnostics);

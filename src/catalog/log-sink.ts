@@ -35,6 +35,12 @@ export class LogFileSink implements EventSink {
   }
   write(text: string): void {
     const stamp = new Date().toISOString();
-    appendFileSync(this.file, text.split('\n').map((l) => `${stamp} ${l}`).join('\n') + '\n');
+    appendFileSync(
+      this.file,
+      text
+        .split('\n')
+        .map((l) => `${stamp} ${l}`)
+        .join('\n') + '\n',
+    );
   }
 }

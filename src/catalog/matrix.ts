@@ -3,8 +3,9 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { machine } from 'node:os';
 import { productArchitecture } from '../definition/index.js';
-import { changedInputs, type InputParts } from '../build/input-digest.js';
-import type { BuildRecord } from '../build/record.js';
+import { scalarText } from '../definition/yaml-tree.js';
+import { changedInputs, type InputParts } from '../pipeline/input-digest.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import type { Catalog, CatalogEntry, Combination } from './types.js';
 
 interface ImageDefaults {
@@ -23,7 +24,7 @@ function imageDefaults(file: string): ImageDefaults {
   try {
     const doc = parse(readFileSync(file, 'utf8')) as { image?: Record<string, unknown> } | null;
     const image = doc?.image ?? {};
-    const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+    const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : scalarText(v));
     const out: ImageDefaults = { distribution: str(image.distribution) ?? fallback };
     const release = str(image.release);
     const architecture = str(image.architecture);
@@ -76,7 +77,13 @@ function entryCombinations(entry: CatalogEntry): Combination[] {
 export function matchesOnly(id: string, only: string | undefined): boolean {
   if (!only) return true;
   return only.split(',').some((p) => {
-    const re = new RegExp(`^${p.trim().split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const re = new RegExp(
+      `^${p
+        .trim()
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     // A short pattern such as `debian` or `debian:bookworm` matches every cell below it.
     return re.test(id) || re.test(id.split(':').slice(0, p.split(':').length).join(':'));
   });
@@ -105,6 +112,9 @@ export function publicationOf(c: Combination): { releaseAliases: string[]; requi
 export function rebuildReasons(previous: BuildRecord | undefined, now: InputParts, force: boolean): string[] {
   if (!previous) return ['nothing published yet'];
   if (force && previous.inputDigest === undefined) return ['--force'];
-  const changed = previous.inputDigest === undefined ? ['the published build does not record its inputs'] : changedInputs(previous.inputParts, now);
+  const changed =
+    previous.inputDigest === undefined
+      ? ['the published build does not record its inputs']
+      : changedInputs(previous.inputParts, now);
   return force && changed.length === 0 ? ['--force'] : changed;
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { partsOf, prepareBuild, probeSource, type BuildOptions } from '../build/index.js';
-import { inputDigest } from '../build/input-digest.js';
-import type { BuildRecord } from '../build/record.js';
+import { partsOf, prepareBuild, probeSource, type BuildOptions } from '../pipeline/index.js';
+import { inputDigest } from '../pipeline/input-digest.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { productKey } from '../publish/names.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
@@ -31,7 +31,10 @@ export interface MatrixRow {
  * The catalog's cells with their input digests and whether a build would be
  * skipped, so a CI system can shard the work one cell per job.
  */
-export async function planMatrix(catalog: Catalog, opts: { only?: string; out: string; cacheDir: string; workParent: string; force: boolean }): Promise<MatrixRow[]> {
+export async function planMatrix(
+  catalog: Catalog,
+  opts: { only?: string; out: string; cacheDir: string; workParent: string; force: boolean },
+): Promise<MatrixRow[]> {
   const tree = path.resolve(opts.out);
   const pending = new Set((await readPruneState(tree)).pending.map((p) => p.path));
   const published = await scanTree(tree, { exclude: pending, sink: nullSink });
@@ -64,7 +67,12 @@ export async function planMatrix(catalog: Catalog, opts: { only?: string; out: s
       const prepared = await prepareBuild(buildOpts);
       const def = prepared.plan.definition;
       const previous: BuildRecord | undefined = published.get(
-        productKey({ distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant }),
+        productKey({
+          distribution: def.image.distribution,
+          release: def.image.release,
+          arch: c.id.split(':')[2] as string,
+          variant: def.image.variant,
+        }),
       )?.[0]?.record;
       row.published = previous?.serial ?? null;
       const identity = await probeSource(prepared, buildOpts);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../publish/atomic-write.js';
-import type { ProductId } from '../build/record.js';
+import type { ProductId } from '../pipeline/record.js';
 import { humanSize } from '../util/size.js';
 import { escapeHtml } from '../serve/html.js';
 
@@ -54,7 +54,9 @@ export function renderReportHtml(r: CatalogReport): string {
       const sizes = Object.entries(b.sizes)
         .map(([k, v]) => `${escapeHtml(k)} ${humanSize(v)}`)
         .join('<br>');
-      const image = b.dir ? `<a href="../../${escapeHtml(b.dir)}/">${escapeHtml(b.serial ?? '')}</a>` : escapeHtml(b.serial ?? '');
+      const image = b.dir
+        ? `<a href="../../${escapeHtml(b.dir)}/">${escapeHtml(b.serial ?? '')}</a>`
+        : escapeHtml(b.serial ?? '');
       return `<tr class="${b.status}"><td>${escapeHtml(b.id)}</td><td>${b.status}</td><td>${escapeHtml(b.reason ?? b.changes?.join('; ') ?? '')}</td><td>${image}</td><td>${seconds(b.durationMs)}</td><td>${stages}</td><td>${sizes}</td><td><a href="${escapeHtml(b.log)}">log</a></td></tr>`;
     })
     .join('\n');
@@ -81,5 +83,8 @@ ${rows}
 export async function writeReport(reportsDir: string, runDir: string, report: CatalogReport): Promise<void> {
   await writeFile(path.join(runDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(runDir, 'report.html'), renderReportHtml(report));
-  await writeFileAtomic(path.join(reportsDir, 'latest.json'), `${JSON.stringify({ run: report.run, path: `reports/${report.run}/report.html` }, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(reportsDir, 'latest.json'),
+    `${JSON.stringify({ run: report.run, path: `reports/${report.run}/report.html` }, null, 2)}\n`,
+  );
 }

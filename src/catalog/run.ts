@@ -2,12 +2,19 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { buildArtifacts, BuildUnchanged, prepareBuild, stage, type BuildOptions, type BuiltImage } from '../build/index.js';
+import {
+  buildArtifacts,
+  BuildUnchanged,
+  prepareBuild,
+  stage,
+  type BuildOptions,
+  type BuiltImage,
+} from '../pipeline/index.js';
 import { productKey } from '../publish/names.js';
 import { pruneTree, publishBuild } from '../publish/index.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
-import type { BuildRecord, ProductId } from '../build/record.js';
+import type { BuildRecord, ProductId } from '../pipeline/record.js';
 import type { SquashfsCompression, TarCompression } from '../pack/types.js';
 import { isKilnError } from '../util/errors.js';
 import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
@@ -15,7 +22,7 @@ import { KILN_VERSION } from '../util/version.js';
 import { bootTest } from './boot-test.js';
 import { LogFileSink } from './log-sink.js';
 import { expandCatalog, publicationOf, rebuildReasons } from './matrix.js';
-import type { InputParts } from '../build/input-digest.js';
+import type { InputParts } from '../pipeline/input-digest.js';
 import { writeReport, type BuildReport, type CatalogReport } from './report.js';
 import type { Catalog, Combination } from './types.js';
 
@@ -73,7 +80,9 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
   const combinations = expandCatalog(opts.catalog, opts.only);
   const pending = new Set((await readPruneState(path.resolve(opts.out))).pending.map((p) => p.path));
   const published = await scanTree(path.resolve(opts.out), { exclude: pending, sink: nullSink });
-  const newest = new Map<string, BuildRecord>([...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]));
+  const newest = new Map<string, BuildRecord>(
+    [...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]),
+  );
 
   for (const c of combinations) opts.sink.emit({ type: 'build', build: c.id, status: 'queued' });
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
@@ -83,8 +92,16 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
 
   if (reports.some((r) => r.status === 'published')) {
     // Each product keeps what its catalog entry says; products the catalog does not name keep the catalog default.
-    const keepOf = new Map(reports.filter((r) => r.product).map((r) => [productKey(r.product as ProductId), r.keep as number]));
-    await pruneTree({ tree: opts.out, keep: opts.catalog.keep, keepFor: (p) => keepOf.get(productKey(p)), graceMs: opts.catalog.graceMs, sink: opts.sink });
+    const keepOf = new Map(
+      reports.filter((r) => r.product).map((r) => [productKey(r.product as ProductId), r.keep as number]),
+    );
+    await pruneTree({
+      tree: opts.out,
+      keep: opts.catalog.keep,
+      keepFor: (p) => keepOf.get(productKey(p)),
+      graceMs: opts.catalog.graceMs,
+      sink: opts.sink,
+    });
   }
   const report: CatalogReport = {
     kiln: KILN_VERSION,
@@ -99,13 +116,24 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
   return report;
 }
 
-async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<string, BuildRecord>, logDir: string): Promise<BuildReport> {
+async function runOne(
+  c: Combination,
+  opts: CatalogRunOptions,
+  newest: Map<string, BuildRecord>,
+  logDir: string,
+): Promise<BuildReport> {
   const started = Date.now();
   const logFile = path.join(logDir, `${fileSafe(c.id)}.log`);
   const fileSink = new LogFileSink(logFile);
   const sink = teeSink(fileSink, tagged(opts.sink, c.id));
   const timings: Record<string, number> = {};
-  const report: BuildReport = { id: c.id, status: 'failed', durations: timings, sizes: {}, log: path.relative(path.dirname(logDir), logFile) };
+  const report: BuildReport = {
+    id: c.id,
+    status: 'failed',
+    durations: timings,
+    sizes: {},
+    log: path.relative(path.dirname(logDir), logFile),
+  };
   const finish = (status: BuildReport['status'], reason?: string): BuildReport => {
     report.status = status;
     if (reason) report.reason = reason;
@@ -137,7 +165,12 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
     };
     const prepared = await prepareBuild(buildOpts, timings);
     const def = prepared.plan.definition;
-    report.product = { distribution: def.image.distribution, release: def.image.release, arch: c.id.split(':')[2] as string, variant: def.image.variant };
+    report.product = {
+      distribution: def.image.distribution,
+      release: def.image.release,
+      arch: c.id.split(':')[2] as string,
+      variant: def.image.variant,
+    };
     report.keep = c.entry.keep;
     const previous = newest.get(productKey(report.product));
     const unchanged = async (digest: string, parts: InputParts): Promise<boolean> => {
@@ -165,7 +198,14 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
       const testWork = path.join(workParent, 'boot-test');
       await mkdir(testWork);
       const result = await stage('test', sink, timings, () =>
-        bootTest({ stagingDir, record: built!.record, workDir: testWork, timeoutSeconds: opts.testTimeoutSeconds, sink, log: (l) => fileSink.write(l) }),
+        bootTest({
+          stagingDir,
+          record: built!.record,
+          workDir: testWork,
+          timeoutSeconds: opts.testTimeoutSeconds,
+          sink,
+          log: (l) => fileSink.write(l),
+        }),
       );
       stagingDir = result.buildDir;
       if (!result.ok) {
@@ -178,11 +218,17 @@ async function runOne(c: Combination, opts: CatalogRunOptions, newest: Map<strin
         return finish('quarantined', result.reason);
       }
     }
-    const { dir } = await stage('publish', sink, timings, () => publishBuild({ tree: opts.out, stagingDir, record: built!.record, sink }));
+    const { dir } = await stage('publish', sink, timings, () =>
+      publishBuild({ tree: opts.out, stagingDir, record: built!.record, sink }),
+    );
     report.dir = path.relative(opts.out, dir);
     return finish('published');
   } catch (e) {
-    const reason = isKilnError(e) ? [e.message, ...e.details].join('\n') : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const reason = isKilnError(e)
+      ? [e.message, ...e.details].join('\n')
+      : e instanceof Error
+        ? (e.stack ?? e.message)
+        : String(e);
     fileSink.write(`error: ${reason}`);
     return finish('failed', reason.split('\n')[0]);
   } finally {

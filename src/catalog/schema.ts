@@ -12,7 +12,8 @@ export const CATALOG_SCHEMA: ObjectSchema = {
     keep: {
       type: 'integer',
       minimum: 1,
-      description: 'How many builds of each product stay published (default 3); older ones are pruned after the grace period.',
+      description:
+        'How many builds of each product stay published (default 3); older ones are pruned after the grace period.',
     },
     grace: {
       type: 'string',
@@ -28,7 +29,11 @@ export const CATALOG_SCHEMA: ObjectSchema = {
         description: 'One definition and the releases, architectures and variants to build from it.',
         required: ['definition'],
         properties: {
-          definition: { type: 'string', nonBlank: true, description: 'Path of the definition file, relative to the catalog file.' },
+          definition: {
+            type: 'string',
+            nonBlank: true,
+            description: 'Path of the definition file, relative to the catalog file.',
+          },
           releases: {
             type: 'array',
             minItems: 1,
@@ -60,7 +65,11 @@ export const CATALOG_SCHEMA: ObjectSchema = {
           },
           release_options: {
             type: 'map',
-            values: { type: 'map', values: { type: 'string', description: 'The value.' }, description: 'Overrides for that release.' },
+            values: {
+              type: 'map',
+              values: { type: 'string', description: 'The value.' },
+              description: 'Overrides for that release.',
+            },
             description: 'Extra overrides per release, e.g. `edge: {source.same_as: "3.21"}`.',
           },
           release_aliases: {
@@ -68,17 +77,28 @@ export const CATALOG_SCHEMA: ObjectSchema = {
             values: {
               type: 'array',
               minItems: 1,
-              items: { type: 'string', nonBlank: true, pattern: { regex: '^[A-Za-z0-9][A-Za-z0-9_.+-]*$', hint: 'a name like 12 or 24.04' }, description: 'Another name of the release.' },
+              items: {
+                type: 'string',
+                nonBlank: true,
+                pattern: { regex: '^[A-Za-z0-9][A-Za-z0-9_.+-]*$', hint: 'a name like 12 or 24.04' },
+                description: 'Another name of the release.',
+              },
               description: 'Other names of that release.',
             },
-            description: 'Other names per release, published as aliases `<dist>/<name>[/<variant>]` (e.g. `bookworm: ["12"]`).',
+            description:
+              'Other names per release, published as aliases `<dist>/<name>[/<variant>]` (e.g. `bookworm: ["12"]`).',
           },
           requirements: {
             type: 'map',
             values: { type: 'string', description: 'The value.' },
-            description: 'Simplestreams requirements of every product of this entry, e.g. `secureboot: "false"`, `cgroup: v2`.',
+            description:
+              'Simplestreams requirements of every product of this entry, e.g. `secureboot: "false"`, `cgroup: v2`.',
           },
-          keep: { type: 'integer', minimum: 1, description: 'Retention for the products of this entry (default: the catalog keep).' },
+          keep: {
+            type: 'integer',
+            minimum: 1,
+            description: 'Retention for the products of this entry (default: the catalog keep).',
+          },
         },
       },
     },

@@ -14,7 +14,12 @@ export function usageError(reason: string, usage: string): UsageError {
 /** node:util parseArgs with usage errors instead of exceptions with stacks. */
 export function parseCommandArgs<T extends Options>(argv: string[], options: T, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     // node's hint about '--' runs over several lines; the reason alone names the option.
     throw usageError((e as Error).message.replace(/\. To specify.*$/s, ''), usage);

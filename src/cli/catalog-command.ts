@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandContext } from './command.js';
 import { UsageError } from '../util/errors.js';
-import { defaultCacheDir } from '../build/index.js';
+import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { CatalogView } from '../catalog/live-view.js';
 import { defaultJobs, runCatalog } from '../catalog/run.js';
@@ -26,7 +26,8 @@ function positiveInt(v: string, flag: string): number {
 
 /** `kiln build --catalog FILE`: every combination of the catalog, with a live view and a report. */
 export async function runCatalogCommand(ctx: CommandContext, values: Values, parse: Parsers): Promise<number> {
-  if (values.option !== undefined) throw new UsageError('-o goes into the catalog entries (options:), not on the command line, with --catalog');
+  if (values.option !== undefined)
+    throw new UsageError('-o goes into the catalog entries (options:), not on the command line, with --catalog');
   const catalog = await loadCatalog(values.catalog as string);
   const out = values.out as string;
   const view = ctx.json ? undefined : new CatalogView(process.stderr);
@@ -61,8 +62,18 @@ export async function runCatalogCommand(ctx: CommandContext, values: Values, par
     const count = (s: string): number => report.builds.filter((b) => b.status === s).length;
     const failed = count('failed') + count('quarantined');
     const summary = `catalog run ${report.run}: ${count('published')} published, ${count('unchanged')} unchanged, ${count('quarantined')} quarantined, ${count('failed')} failed; report ${path.join(out, 'reports', report.run, 'report.html')}`;
-    ctx.sink.emit({ type: 'result', status: failed > 0 ? 'failed' : 'ok', message: summary, report: path.join(out, 'reports', report.run, 'report.json') });
-    if (report.builds.length === 0) ctx.sink.emit({ type: 'log', level: 'warn', message: `no combination of ${catalog.file} matches --only ${String(values.only)}` });
+    ctx.sink.emit({
+      type: 'result',
+      status: failed > 0 ? 'failed' : 'ok',
+      message: summary,
+      report: path.join(out, 'reports', report.run, 'report.json'),
+    });
+    if (report.builds.length === 0)
+      ctx.sink.emit({
+        type: 'log',
+        level: 'warn',
+        message: `no combination of ${catalog.file} matches --only ${String(values.only)}`,
+      });
     return failed > 0 ? 1 : 0;
   } finally {
     view?.close();

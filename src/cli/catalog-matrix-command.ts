@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { CommandContext } from './command.js';
 import { parseCommandArgs, usageError } from './args.js';
-import { defaultCacheDir } from '../build/index.js';
+import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { planMatrix } from '../catalog/plan-matrix.js';
 
@@ -27,16 +27,22 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
   if (!values.matrix) throw usageError('--catalog goes with --matrix', usage);
   const catalog = await loadCatalog(values.catalog as string);
   const rows = await planMatrix(catalog, {
-    out: values.out as string,
-    cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
+    out: values.out,
+    cacheDir: values['cache-dir'] ?? defaultCacheDir(),
     workParent: os.tmpdir(),
-    force: values.force as boolean,
-    ...(values.only !== undefined ? { only: values.only as string } : {}),
+    force: values.force,
+    ...(values.only !== undefined ? { only: values.only } : {}),
   });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else {
     for (const r of rows) {
-      const state = r.error ? `error: ${r.error.split('\n')[0]}` : r.wouldSkip === true ? 'unchanged (skip)' : r.wouldSkip === false ? 'build' : 'build unless the source is unchanged';
+      const state = r.error
+        ? `error: ${r.error.split('\n')[0]}`
+        : r.wouldSkip === true
+          ? 'unchanged (skip)'
+          : r.wouldSkip === false
+            ? 'build'
+            : 'build unless the source is unchanged';
       ctx.stdout.write(`${r.id.padEnd(40)} ${(r.inputDigest ?? '-').slice(0, 12).padEnd(12)} ${state}\n`);
       for (const change of r.changes) ctx.stdout.write(`${''.padEnd(54)}because: ${change}\n`);
     }

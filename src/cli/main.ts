@@ -55,7 +55,9 @@ main(process.argv.slice(2)).then(
       for (const line of err.details) process.stderr.write(`  ${line}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`kiln: internal error (a bug in kiln, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(
+        `kiln: internal error (a bug in kiln, please report it):\n${err instanceof Error ? err.stack : String(err)}\n`,
+      );
       process.exitCode = 70;
     }
   },

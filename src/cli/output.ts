@@ -46,7 +46,8 @@ class TextSink implements EventSink {
         return;
       case 'step':
         if (e.status === 'start') this.line(`  -> ${e.step}`);
-        else if (e.status === 'failed') this.line(`  -> ${e.step} failed${e.exitCode !== undefined ? ` (exit ${e.exitCode})` : ''}`);
+        else if (e.status === 'failed')
+          this.line(`  -> ${e.step} failed${e.exitCode !== undefined ? ` (exit ${e.exitCode})` : ''}`);
         return;
       case 'progress': {
         if (!this.tty) return;

@@ -33,10 +33,22 @@ export interface WriteOptions {
  * the file opened with O_NOFOLLOW, so the write lands in the image whatever
  * symlinks it holds.
  */
-export async function writeFileInRoot(root: string, inner: string, content: string | Buffer, opts: WriteOptions = {}): Promise<string> {
+export async function writeFileInRoot(
+  root: string,
+  inner: string,
+  content: string | Buffer,
+  opts: WriteOptions = {},
+): Promise<string> {
   const target = await resolveInRoot(root, inner);
-  await mkdirInRoot(root, path.posix.dirname(path.posix.join('/', path.relative(root, target).split(path.sep).join('/'))));
-  const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, opts.mode ?? 0o644);
+  await mkdirInRoot(
+    root,
+    path.posix.dirname(path.posix.join('/', path.relative(root, target).split(path.sep).join('/'))),
+  );
+  const fh = await open(
+    target,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    opts.mode ?? 0o644,
+  );
   try {
     await fh.writeFile(content);
     if (opts.mode !== undefined) await fh.chmod(opts.mode);
@@ -77,7 +89,8 @@ export async function existsInRoot(root: string, inner: string): Promise<boolean
 /** rm -rf inside the image; a symlink as the last component is removed, not followed. */
 export async function removeInRoot(root: string, inner: string): Promise<void> {
   const target = await resolveInRoot(root, inner, { followLast: false });
-  if (path.resolve(target) === path.resolve(root)) throw new KilnError(`refusing to remove the whole image root (${inner})`);
+  if (path.resolve(target) === path.resolve(root))
+    throw new KilnError(`refusing to remove the whole image root (${inner})`);
   await rm(target, { recursive: true, force: true });
 }
 

@@ -61,23 +61,51 @@ export async function customize(opts: CustomizeOptions): Promise<ImageMetadata> 
   return metadata;
 }
 
-async function runStep(step: CustomizeStep, opts: CustomizeOptions, metadata: ImageMetadata, undo: UndoList): Promise<void> {
-  const base = { name: step.name, rootfs: opts.rootfs, env: opts.plan.environment, sink: opts.sink, ...(opts.signal ? { signal: opts.signal } : {}) };
+async function runStep(
+  step: CustomizeStep,
+  opts: CustomizeOptions,
+  metadata: ImageMetadata,
+  undo: UndoList,
+): Promise<void> {
+  const base = {
+    name: step.name,
+    rootfs: opts.rootfs,
+    env: opts.plan.environment,
+    sink: opts.sink,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   switch (step.kind) {
     case 'action':
-      return runStepInContainer({ ...base, script: step.script, ...(step.timeoutSeconds ? { timeoutSeconds: step.timeoutSeconds } : {}) });
+      return runStepInContainer({
+        ...base,
+        script: step.script,
+        ...(step.timeoutSeconds ? { timeoutSeconds: step.timeoutSeconds } : {}),
+      });
     case 'packages':
       return runStepInContainer({ ...base, argv: step.argv });
     case 'generator': {
       const gen = generators[step.generator];
-      if (!gen) throw new KilnError(`unknown generator '${step.generator}'; available: ${Object.keys(generators).join(', ')}`);
-      return gen.run({ rootfs: opts.rootfs, entry: step.entry, step: step.name, plan: opts.plan, metadata, sink: opts.sink });
+      if (!gen)
+        throw new KilnError(`unknown generator '${step.generator}'; available: ${Object.keys(generators).join(', ')}`);
+      return gen.run({
+        rootfs: opts.rootfs,
+        entry: step.entry,
+        step: step.name,
+        plan: opts.plan,
+        metadata,
+        sink: opts.sink,
+      });
     }
     case 'repositories': {
       const handler = repositoryHandlers[step.manager];
       if (!handler) {
         if (step.repositories.length > 0) {
-          log(opts.sink, 'warn', `package manager '${step.manager}' has no repositories: ${step.repositories.map((r) => r.name).join(', ')} ignored`, step.name);
+          log(
+            opts.sink,
+            'warn',
+            `package manager '${step.manager}' has no repositories: ${step.repositories.map((r) => r.name).join(', ')} ignored`,
+            step.name,
+          );
         }
         return;
       }

@@ -38,7 +38,8 @@ export async function resolveInRoot(root: string, inner: string, opts: { followL
       throw e;
     }
     if (st.isSymbolicLink() && (!isLast || followLast)) {
-      if (++links > MAX_LINKS) throw new KilnError(`too many levels of symbolic links resolving ${inner} inside the image`);
+      if (++links > MAX_LINKS)
+        throw new KilnError(`too many levels of symbolic links resolving ${inner} inside the image`);
       const target = await readlink(candidate);
       if (target.startsWith('/')) done.length = 0;
       todo.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));

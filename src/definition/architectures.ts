@@ -15,9 +15,19 @@ interface Arch {
 
 const ARCHES: readonly Arch[] = [
   { kernel: 'i686', aliases: ['i386', 'i586', '386', 'x86', 'generic_32'], personality: 'linux32', product: 'i386' },
-  { kernel: 'x86_64', aliases: ['amd64', 'generic_64', 'x86_64_v1', 'x86_64_v2', 'x86_64_v3', 'x86_64_v4'], personality: 'linux64', product: 'amd64' },
+  {
+    kernel: 'x86_64',
+    aliases: ['amd64', 'generic_64', 'x86_64_v1', 'x86_64_v2', 'x86_64_v3', 'x86_64_v4'],
+    personality: 'linux64',
+    product: 'amd64',
+  },
   { kernel: 'armv6l', aliases: ['armel', 'arm'], personality: 'linux32', product: 'armel' },
-  { kernel: 'armv7l', aliases: ['armhf', 'armhfp', 'armv7a_hardfp', 'armv7', 'armv7a_vfpv3_hardfp'], personality: 'linux32', product: 'armhf' },
+  {
+    kernel: 'armv7l',
+    aliases: ['armhf', 'armhfp', 'armv7a_hardfp', 'armv7', 'armv7a_vfpv3_hardfp'],
+    personality: 'linux32',
+    product: 'armhf',
+  },
   { kernel: 'armv8l', aliases: [], personality: 'linux32', product: 'armv8l' },
   { kernel: 'aarch64', aliases: ['arm64', 'arm64_generic'], personality: 'linux64', product: 'arm64' },
   { kernel: 'ppc', aliases: ['powerpc'], personality: 'linux32', product: 'powerpc' },
@@ -50,8 +60,24 @@ export const ARCHITECTURE_MAPS: Readonly<Record<string, Readonly<Record<string, 
   altlinux: { i686: 'i586', x86_64: 'x86_64', aarch64: 'aarch64' },
   archlinux: { x86_64: 'x86_64', armv7l: 'armv7', aarch64: 'aarch64' },
   centos: { i686: 'i386' },
-  debian: { i686: 'i386', x86_64: 'amd64', armv7l: 'armhf', aarch64: 'arm64', ppc: 'powerpc', ppc64: 'powerpc64', ppc64le: 'ppc64el' },
-  gentoo: { i686: 'i686', x86_64: 'amd64', armv7l: 'armv7a_hardfp', ppc: 'ppc', ppc64: 'ppc64', ppc64le: 'ppc64le', s390x: 's390x' },
+  debian: {
+    i686: 'i386',
+    x86_64: 'amd64',
+    armv7l: 'armhf',
+    aarch64: 'arm64',
+    ppc: 'powerpc',
+    ppc64: 'powerpc64',
+    ppc64le: 'ppc64el',
+  },
+  gentoo: {
+    i686: 'i686',
+    x86_64: 'amd64',
+    armv7l: 'armv7a_hardfp',
+    ppc: 'ppc',
+    ppc64: 'ppc64',
+    ppc64le: 'ppc64le',
+    s390x: 's390x',
+  },
   openwrt: { x86_64: 'x86-64', armv7l: 'armsr-armv7', aarch64: 'armsr-armv8' },
   plamolinux: { i686: 'x86' },
   voidlinux: { i686: 'i686', x86_64: 'x86_64', armv7l: 'armv7l', aarch64: 'aarch64' },
@@ -74,7 +100,11 @@ export function isKnownArchitecture(name: string): boolean {
  * over a custom map; the custom map is a literal lookup on the typed name;
  * `armel` is always `armel` with a preset.
  */
-export function mapArchitecture(typed: string, presetName: string | undefined, custom: Readonly<Record<string, string>> | undefined): string {
+export function mapArchitecture(
+  typed: string,
+  presetName: string | undefined,
+  custom: Readonly<Record<string, string>> | undefined,
+): string {
   if (presetName) {
     if (typed === 'armel') return 'armel';
     const arch = BY_NAME.get(typed);

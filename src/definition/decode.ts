@@ -37,7 +37,13 @@ export function describeSchema(s: SchemaNode): string {
     case 'boolean':
       return 'a boolean (true or false)';
     case 'integer':
-      return s.minimum === undefined ? 'an integer' : s.minimum === 0 ? 'a non-negative integer' : s.minimum === 1 ? 'a positive integer' : `an integer of at least ${s.minimum}`;
+      return s.minimum === undefined
+        ? 'an integer'
+        : s.minimum === 0
+          ? 'a non-negative integer'
+          : s.minimum === 1
+            ? 'a positive integer'
+            : `an integer of at least ${s.minimum}`;
     case 'array':
       return s.items.type === 'string' ? 'a list of strings' : s.items.type === 'object' ? 'a list of maps' : 'a list';
     case 'object':
@@ -111,7 +117,11 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     if (s.enum && !s.enum.includes(v)) {
       const note = s.enumNotes?.[v];
       const shown = shortValue(v);
-      report(node.pos, path, `unknown value '${shown}'${note ? `: ${note}` : didYouMean(v, s.enum)}; allowed: ${s.enum.join(', ')}`);
+      report(
+        node.pos,
+        path,
+        `unknown value '${shown}'${note ? `: ${note}` : didYouMean(v, s.enum)}; allowed: ${s.enum.join(', ')}`,
+      );
       return v;
     }
     if (s.pattern && !new RegExp(s.pattern.regex).test(v)) {
@@ -166,7 +176,9 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
       keyPositions.set(joinPath(path, i), item.pos);
       const v = walk(item, s.items, joinPath(path, i));
       // Keep indices aligned with the file so that positions and -o indices agree.
-      out.push(v === undefined && s.items.type === 'string' ? '' : v === undefined && s.items.type === 'object' ? {} : v);
+      out.push(
+        v === undefined && s.items.type === 'string' ? '' : v === undefined && s.items.type === 'object' ? {} : v,
+      );
     });
     return out;
   };
@@ -182,7 +194,11 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
       const child = s.properties[e.key];
       const childPath = joinPath(path, e.key);
       if (!child || !Object.prototype.hasOwnProperty.call(s.properties, e.key)) {
-        report(e.keyPos, childPath, `unknown key '${e.key}'${didYouMean(e.key, allowed)}; allowed: ${allowed.join(', ')}`);
+        report(
+          e.keyPos,
+          childPath,
+          `unknown key '${e.key}'${didYouMean(e.key, allowed)}; allowed: ${allowed.join(', ')}`,
+        );
         continue;
       }
       keyPositions.set(childPath, e.keyPos);
@@ -192,7 +208,12 @@ export function decode(root: TreeNode | null, schema: ObjectSchema, file: string
     for (const r of s.required ?? []) {
       const present = node.entries.find((e) => e.key === r);
       if (!present) report(keyPositions.get(path) ?? node.pos, path, `missing required key '${r}'`);
-      else if (out[r] === undefined && present.value.kind === 'scalar' && (present.value.isNull || present.value.value === '')) report(present.value.pos, joinPath(path, r), 'must not be empty');
+      else if (
+        out[r] === undefined &&
+        present.value.kind === 'scalar' &&
+        (present.value.isNull || present.value.value === '')
+      )
+        report(present.value.pos, joinPath(path, r), 'must not be empty');
     }
     return out;
   };

@@ -13,7 +13,9 @@ export function parseExpiry(expiry: string): number {
     matched += m[0];
   }
   if (matched.replace(/\s/g, '') !== expiry.replace(/\s/g, '') || matched === '') {
-    throw new KilnError(`bad image.expiry '${expiry}': expected a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)`);
+    throw new KilnError(
+      `bad image.expiry '${expiry}': expected a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)`,
+    );
   }
   return total;
 }

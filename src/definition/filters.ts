@@ -26,7 +26,8 @@ export function matchesFilters(entry: Filters, def: ResolvedDefinition, mask: Ty
   return current === 'container' ? mask.container : mask.vm;
 }
 
-const mask = (undefinedOk: boolean, all: boolean, container: boolean, vm: boolean): TypeMask => Object.freeze({ undefined: undefinedOk, all, container, vm });
+const mask = (undefinedOk: boolean, all: boolean, container: boolean, vm: boolean): TypeMask =>
+  Object.freeze({ undefined: undefinedOk, all, container, vm });
 
 /**
  * What a full build passes (distrobuilder's build-lxc / build-incus

@@ -2,7 +2,16 @@
  * The definition stage: read a distrobuilder-compatible definition, check
  * it, resolve it. See definitions-spec.md section 1.
  */
-export { loadDefinition, loadDefinitionText, sourceMapOf, defaultSerial, DEFAULT_NAME, DEFAULT_DESCRIPTION, type LoadOptions, type SourceMap } from './load.js';
+export {
+  loadDefinition,
+  loadDefinitionText,
+  sourceMapOf,
+  defaultSerial,
+  DEFAULT_NAME,
+  DEFAULT_DESCRIPTION,
+  type LoadOptions,
+  type SourceMap,
+} from './load.js';
 export { matchesFilters, BUILD_MASK, UNTYPED_MASK, TYPED_ONLY_MASK, PHASE_MASKS } from './filters.js';
 export { TemplateError, type RenderOptions } from './template.js';
 export { productArchitecture, mapArchitecture, ARCHITECTURE_NAMES, ARCHITECTURE_MAP_NAMES } from './architectures.js';
@@ -20,7 +29,11 @@ import type { Definition } from './types.js';
  * `{{` or `{%` is rendered again). Emit a literal `{{` with
  * `{% raw %}{{{% endraw %}` or `{{ "{{" }}`. Throws TemplateError.
  */
-export function renderTemplate(text: string, definition: Definition, opts: RenderOptions & { extra?: Record<string, unknown> } = {}): string {
+export function renderTemplate(
+  text: string,
+  definition: Definition,
+  opts: RenderOptions & { extra?: Record<string, unknown> } = {},
+): string {
   const ctx = { ...templateContext(definition), ...(opts.extra ?? {}) };
   return renderText(text, ctx, opts.strict === undefined ? {} : { strict: opts.strict });
 }

@@ -17,19 +17,40 @@ function convert(s: SchemaNode): Json {
   switch (s.type) {
     case 'string':
       if (s.enum) return { ...base, type: 'string', enum: [...s.enum] };
-      return { ...base, type: ['string', 'number', 'boolean', 'null'], ...(s.pattern ? { pattern: s.pattern.regex } : {}), ...(s.nonBlank ? { minLength: 1 } : {}) };
+      return {
+        ...base,
+        type: ['string', 'number', 'boolean', 'null'],
+        ...(s.pattern ? { pattern: s.pattern.regex } : {}),
+        ...(s.nonBlank ? { minLength: 1 } : {}),
+      };
     case 'boolean':
       return { ...base, type: 'boolean' };
     case 'integer':
-      return { ...base, type: 'integer', ...(s.minimum !== undefined ? { minimum: s.minimum } : {}), ...(s.maximum !== undefined ? { maximum: s.maximum } : {}) };
+      return {
+        ...base,
+        type: 'integer',
+        ...(s.minimum !== undefined ? { minimum: s.minimum } : {}),
+        ...(s.maximum !== undefined ? { maximum: s.maximum } : {}),
+      };
     case 'array':
-      return { ...base, type: 'array', items: convert(s.items), ...(s.minItems !== undefined ? { minItems: s.minItems } : {}) };
+      return {
+        ...base,
+        type: 'array',
+        items: convert(s.items),
+        ...(s.minItems !== undefined ? { minItems: s.minItems } : {}),
+      };
     case 'map':
       return { ...base, type: 'object', additionalProperties: convert(s.values) };
     case 'object': {
       const properties: Json = {};
       for (const [k, v] of Object.entries(s.properties)) properties[k] = convert(v);
-      return { ...base, type: 'object', properties, ...(s.required && s.required.length > 0 ? { required: [...s.required] } : {}), additionalProperties: false };
+      return {
+        ...base,
+        type: 'object',
+        properties,
+        ...(s.required && s.required.length > 0 ? { required: [...s.required] } : {}),
+        additionalProperties: false,
+      };
     }
   }
 }

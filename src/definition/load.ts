@@ -37,8 +37,10 @@ export function sourceMapOf(loaded: LoadedDefinition): SourceMap | undefined {
   return sourceMaps.get(loaded);
 }
 
-export const DEFAULT_NAME = '{{ image.distribution }}-{{ image.release }}-{{ image.architecture_mapped }}-{{ image.variant }}-{{ image.serial }}';
-export const DEFAULT_DESCRIPTION = '{{ image.distribution|capfirst }} {{ image.release }} {{ image.architecture_mapped }}{% if image.variant != "default" %} ({{ image.variant }}){% endif %} ({{ image.serial }})';
+export const DEFAULT_NAME =
+  '{{ image.distribution }}-{{ image.release }}-{{ image.architecture_mapped }}-{{ image.variant }}-{{ image.serial }}';
+export const DEFAULT_DESCRIPTION =
+  '{{ image.distribution|capfirst }} {{ image.release }} {{ image.architecture_mapped }}{% if image.variant != "default" %} ({{ image.variant }}){% endif %} ({{ image.serial }})';
 
 /** lxc-ci's serial format (`%Y%m%d_%H:%M` UTC), which image servers and clients expect. */
 export function defaultSerial(now: Date = new Date()): string {
@@ -56,7 +58,14 @@ async function readDefinition(file: string): Promise<Buffer> {
     return await readFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'EISDIR'
+          ? 'it is a directory'
+          : err.code === 'EACCES'
+            ? 'permission denied'
+            : err.message;
     throw new KilnError(`cannot read definition ${file}: ${why}`);
   }
 }
@@ -74,7 +83,12 @@ export async function loadDefinition(file: string, opts: LoadOptions = {}): Prom
 }
 
 /** Same as loadDefinition, for text already in memory. */
-export function loadDefinitionText(text: string, file: string, opts: LoadOptions = {}, bytes?: Buffer): LoadedDefinition {
+export function loadDefinitionText(
+  text: string,
+  file: string,
+  opts: LoadOptions = {},
+  bytes?: Buffer,
+): LoadedDefinition {
   const digest = createHash('sha256')
     .update(bytes ?? Buffer.from(text, 'utf8'))
     .digest('hex');
@@ -86,14 +100,21 @@ export function loadDefinitionText(text: string, file: string, opts: LoadOptions
   const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...overridden.diagnostics, ...decoded.diagnostics];
   const def = decoded.value as unknown as Definition;
   diagnostics.push(...checkRules(def, decoded.positions, decoded.keyPositions, file));
-  if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics([...diagnostics, ...checkTemplateSyntax(def, decoded.scalars)]));
+  if (diagnostics.length > 0)
+    throw new DefinitionError(sortDiagnostics([...diagnostics, ...checkTemplateSyntax(def, decoded.scalars)]));
 
   const resolved = resolve(def, decoded.positions, file, opts);
   const strict = opts.strictTemplates ?? false;
   diagnostics.push(...checkTemplates(resolved, decoded.scalars, strict));
   if (diagnostics.length > 0) throw new DefinitionError(sortDiagnostics(diagnostics));
 
-  const loaded: LoadedDefinition = { file, digest, definition: resolved, overrides: [...(opts.overrides ?? [])], strictTemplates: strict };
+  const loaded: LoadedDefinition = {
+    file,
+    digest,
+    definition: resolved,
+    overrides: [...(opts.overrides ?? [])],
+    strictTemplates: strict,
+  };
   sourceMaps.set(loaded, { file, positions: decoded.positions, scalars: decoded.scalars });
   return loaded;
 }
@@ -103,7 +124,15 @@ function resolve(def: Definition, positions: Map<string, Pos>, file: string, opt
   const architecture = image.architecture || machine();
   if (!isKnownArchitecture(architecture)) {
     // Only reachable with the host default: a written value was checked by the schema.
-    throw new DefinitionError([{ file, line: 1, col: 1, path: 'image.architecture', message: `the host architecture '${architecture}' is unknown; set image.architecture` }]);
+    throw new DefinitionError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: 'image.architecture',
+        message: `the host architecture '${architecture}' is unknown; set image.architecture`,
+      },
+    ]);
   }
   const arch = lookupArchitecture(architecture)!;
   const resolved: ResolvedDefinition = {
@@ -131,11 +160,21 @@ function resolve(def: Definition, positions: Map<string, Pos>, file: string, opt
     // a template the user wrote is held to strict rules.
     const written = Boolean(image[field]);
     try {
-      resolved.image[field] = renderText(resolved.image[field], templateContext(resolved), { strict: strict && written });
+      resolved.image[field] = renderText(resolved.image[field], templateContext(resolved), {
+        strict: strict && written,
+      });
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const pos = positions.get(`image.${field}`) ?? positions.get('image') ?? { file, line: 1, col: 1 };
-      throw new DefinitionError([{ file: pos.file, line: pos.line, col: pos.col, path: `image.${field}`, message: `template error: ${e.message}` }]);
+      throw new DefinitionError([
+        {
+          file: pos.file,
+          line: pos.line,
+          col: pos.col,
+          path: `image.${field}`,
+          message: `template error: ${e.message}`,
+        },
+      ]);
     }
   };
   render('name');
@@ -179,7 +218,12 @@ function checkTemplateSyntax(def: Definition, scalars: Map<string, ScalarNode>):
   return eachTemplate(def, scalars, false, (text) => parseTemplate(text));
 }
 
-function eachTemplate(def: Definition, scalars: Map<string, ScalarNode>, skipImage: boolean, check: (text: string) => unknown): Diagnostic[] {
+function eachTemplate(
+  def: Definition,
+  scalars: Map<string, ScalarNode>,
+  skipImage: boolean,
+  check: (text: string) => unknown,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const [path, node] of scalars) {
     const mode = templateMode(path);

@@ -57,7 +57,12 @@ function parseKey(key: string): Segment[] | string {
 
 const isLeaf = (s: SchemaNode): boolean => s.type === 'string' || s.type === 'boolean' || s.type === 'integer';
 
-export function applyOverrides(root: TreeNode | null, overrides: readonly string[], schema: ObjectSchema, file: string): OverrideResult {
+export function applyOverrides(
+  root: TreeNode | null,
+  overrides: readonly string[],
+  schema: ObjectSchema,
+  file: string,
+): OverrideResult {
   const diagnostics: Diagnostic[] = [];
   const top: TreeNode = root ?? { kind: 'map', entries: [], pos: { file, line: 1, col: 1 } };
   for (const option of overrides) {
@@ -67,7 +72,7 @@ export function applyOverrides(root: TreeNode | null, overrides: readonly string
       diagnostics.push({ ...optPos(at), path, message });
     };
     if (eq < 0) {
-      fail(0, '', "expected KEY=VALUE, such as image.release=noble");
+      fail(0, '', 'expected KEY=VALUE, such as image.release=noble');
       continue;
     }
     const key = option.slice(0, eq);
@@ -94,12 +99,20 @@ export function applyOverrides(root: TreeNode | null, overrides: readonly string
         }
         const childPath = joinPath(path, seg.index);
         if (seg.index >= node.items.length) {
-          fail(seg.at, childPath, `index ${seg.index} is out of range: ${path} has ${node.items.length} ${node.items.length === 1 ? 'entry' : 'entries'}`);
+          fail(
+            seg.at,
+            childPath,
+            `index ${seg.index} is out of range: ${path} has ${node.items.length} ${node.items.length === 1 ? 'entry' : 'entries'}`,
+          );
           break;
         }
         if (last) {
           if (!isLeaf(s.items)) {
-            fail(seg.at, childPath, `${childPath} is a map; set one of its keys, as in ${childPath}.${Object.keys((s.items as ObjectSchema).properties ?? {})[0] ?? 'key'}`);
+            fail(
+              seg.at,
+              childPath,
+              `${childPath} is a map; set one of its keys, as in ${childPath}.${Object.keys((s.items as ObjectSchema).properties ?? {})[0] ?? 'key'}`,
+            );
             break;
           }
           node.items[seg.index] = overrideScalar(value, option, eq + 1);
@@ -117,7 +130,11 @@ export function applyOverrides(root: TreeNode | null, overrides: readonly string
           child = Object.prototype.hasOwnProperty.call(s.properties, seg.key) ? s.properties[seg.key] : undefined;
           if (!child) {
             const allowed = Object.keys(s.properties);
-            fail(seg.at, childPath, `unknown key '${seg.key}'${path === '' ? '' : ` in ${path}`}${didYouMean(seg.key, allowed)}; allowed: ${allowed.join(', ')}`);
+            fail(
+              seg.at,
+              childPath,
+              `unknown key '${seg.key}'${path === '' ? '' : ` in ${path}`}${didYouMean(seg.key, allowed)}; allowed: ${allowed.join(', ')}`,
+            );
             break;
           }
         } else {
@@ -131,7 +148,12 @@ export function applyOverrides(root: TreeNode | null, overrides: readonly string
         let entry = map.entries.find((e) => e.key === seg.key);
         if (last) {
           if (!isLeaf(child)) {
-            const hint = child.type === 'array' ? `give an index, as in ${childPath}.0` : child.type === 'object' ? `set one of its keys, as in ${childPath}.${Object.keys(child.properties)[0]}` : `set one of its keys, as in ${childPath}.NAME`;
+            const hint =
+              child.type === 'array'
+                ? `give an index, as in ${childPath}.0`
+                : child.type === 'object'
+                  ? `set one of its keys, as in ${childPath}.${Object.keys(child.properties)[0]}`
+                  : `set one of its keys, as in ${childPath}.NAME`;
             fail(seg.at, childPath, `${childPath} is ${child.type === 'array' ? 'a list' : 'a map'}; ${hint}`);
             break;
           }
@@ -155,7 +177,11 @@ export function applyOverrides(root: TreeNode | null, overrides: readonly string
         path = childPath;
         continue;
       }
-      fail(seg.at, path, `${path} is ${s.type === 'string' ? 'a string' : s.type === 'boolean' ? 'a boolean' : 'an integer'}; it has no key '${seg.key}'`);
+      fail(
+        seg.at,
+        path,
+        `${path} is ${s.type === 'string' ? 'a string' : s.type === 'boolean' ? 'a boolean' : 'an integer'}; it has no key '${seg.key}'`,
+      );
       break;
     }
   }

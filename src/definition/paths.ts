@@ -8,7 +8,10 @@ export function getAt(root: unknown, path: string): unknown {
       const i = Number(part.slice(1, -1));
       cur = Array.isArray(cur) ? cur[i] : undefined;
     } else {
-      cur = typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, part) ? (cur as Record<string, unknown>)[part] : undefined;
+      cur =
+        typeof cur === 'object' && Object.prototype.hasOwnProperty.call(cur, part)
+          ? (cur as Record<string, unknown>)[part]
+          : undefined;
     }
   }
   return cur;

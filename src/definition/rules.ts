@@ -8,7 +8,12 @@ import type { Pos } from './yaml-tree.js';
  * Most are mistakes distrobuilder only finds in the middle of a build; kiln
  * finds them before anything is downloaded.
  */
-export function checkRules(def: Definition, positions: Map<string, Pos>, keyPositions: Map<string, Pos>, file: string): Diagnostic[] {
+export function checkRules(
+  def: Definition,
+  positions: Map<string, Pos>,
+  keyPositions: Map<string, Pos>,
+  file: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (path: string, message: string, fallback = ''): void => {
     // A value that is wrong is shown where it is written; a missing one where its parent's key is.
@@ -28,21 +33,34 @@ export function checkRules(def: Definition, positions: Map<string, Pos>, keyPosi
       at('packages.custom_manager', 'set either packages.manager or packages.custom_manager, not both');
     } else if (pk.manager === undefined && pk.custom_manager === undefined) {
       const needs = (pk.sets?.length ?? 0) > 0 || pk.update || pk.cleanup || (pk.repositories?.length ?? 0) > 0;
-      if (needs) at('packages.manager', `a package manager is required: set packages.manager (${MANAGERS.join(', ')}) or packages.custom_manager`, 'packages');
+      if (needs)
+        at(
+          'packages.manager',
+          `a package manager is required: set packages.manager (${MANAGERS.join(', ')}) or packages.custom_manager`,
+          'packages',
+        );
     }
     pk.repositories?.forEach((r, i) => {
       const base = `packages.repositories[${i}]`;
-      if (pk.manager === 'zypper' && r.type !== undefined && r.type !== '' && r.type !== 'zypper') at(`${base}.type`, `unknown value '${r.type}' for zypper; allowed: zypper (or leave it out)`);
-      if (pk.manager === 'equo' && r.type !== undefined && !['', 'equo', 'enman'].includes(r.type)) at(`${base}.type`, `unknown value '${r.type}' for equo; allowed: equo, enman`);
-      if (pk.manager === 'apk' && r.key !== undefined && (r.name ?? '').includes('/')) at(`${base}.name`, "an apk repository with a key is written to /etc/apk/keys/<name>, so the name must not contain '/'");
-      if (pk.manager === 'apt' && (r.name ?? '').includes('/')) at(`${base}.name`, "an apt repository name is a file name in /etc/apt/sources.list.d and must not contain '/'");
+      if (pk.manager === 'zypper' && r.type !== undefined && r.type !== '' && r.type !== 'zypper')
+        at(`${base}.type`, `unknown value '${r.type}' for zypper; allowed: zypper (or leave it out)`);
+      if (pk.manager === 'equo' && r.type !== undefined && !['', 'equo', 'enman'].includes(r.type))
+        at(`${base}.type`, `unknown value '${r.type}' for equo; allowed: equo, enman`);
+      if (pk.manager === 'apk' && r.key !== undefined && (r.name ?? '').includes('/'))
+        at(
+          `${base}.name`,
+          "an apk repository with a key is written to /etc/apk/keys/<name>, so the name must not contain '/'",
+        );
+      if (pk.manager === 'apt' && (r.name ?? '').includes('/'))
+        at(`${base}.name`, "an apt repository name is a file name in /etc/apt/sources.list.d and must not contain '/'");
     });
   }
 
   def.files?.forEach((f, i) => {
     const base = `files[${i}]`;
     const need = (key: 'path' | 'source' | 'name', why: string): void => {
-      if (f[key] === undefined || f[key] === '') at(`${base}.${key}`, `the ${f.generator} generator needs '${key}' (${why})`, base);
+      if (f[key] === undefined || f[key] === '')
+        at(`${base}.${key}`, `the ${f.generator} generator needs '${key}' (${why})`, base);
     };
     switch (f.generator) {
       case 'dump':
@@ -63,32 +81,45 @@ export function checkRules(def: Definition, positions: Map<string, Pos>, keyPosi
         need('path', 'the file the template renders to');
         break;
       case 'cloud-init':
-        if (f.name === undefined || f.name === '') at(`${base}.name`, `the cloud-init generator needs 'name'; allowed: ${CLOUD_INIT_NAMES.join(', ')}`, base);
-        else if (!(CLOUD_INIT_NAMES as readonly string[]).includes(f.name)) at(`${base}.name`, `unknown cloud-init file '${f.name}'; allowed: ${CLOUD_INIT_NAMES.join(', ')}`);
+        if (f.name === undefined || f.name === '')
+          at(`${base}.name`, `the cloud-init generator needs 'name'; allowed: ${CLOUD_INIT_NAMES.join(', ')}`, base);
+        else if (!(CLOUD_INIT_NAMES as readonly string[]).includes(f.name))
+          at(`${base}.name`, `unknown cloud-init file '${f.name}'; allowed: ${CLOUD_INIT_NAMES.join(', ')}`);
         break;
     }
   });
 
   def.actions?.forEach((a, i) => {
     if (!a.pongo && typeof a.action === 'string' && a.action !== '' && !a.action.startsWith('#!')) {
-      at(`actions[${i}].action`, 'the script must start with a shebang line such as #!/bin/sh (it is executed directly)');
+      at(
+        `actions[${i}].action`,
+        'the script must start with a shebang line such as #!/bin/sh (it is executed directly)',
+      );
     }
   });
 
   const src = def.source;
   if (src) {
     const needUrl = ['docker-http', 'rootfs-http', 'rpmbootstrap'];
-    if (needUrl.includes(src.downloader) && !src.url) at('source.url', `the ${src.downloader} downloader needs source.url`, 'source');
+    if (needUrl.includes(src.downloader) && !src.url)
+      at('source.url', `the ${src.downloader} downloader needs source.url`, 'source');
     if (src.downloader === 'alpaquita-http' && src.variant !== 'musl' && src.variant !== 'glibc') {
       at('source.variant', 'the alpaquita-http downloader needs source.variant: musl or glibc', 'source');
     }
     if (src.downloader === 'alpinelinux-http' && def.image?.release === 'edge' && !src.same_as) {
-      at('source.same_as', 'alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)', 'source');
+      at(
+        'source.same_as',
+        'alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)',
+        'source',
+      );
     }
     // Bootstrappers check the archive's Release file themselves; every downloader of a file honours a checksum.
     const noChecksum = ['debootstrap', 'mmdebstrap', 'rpmbootstrap'];
     if (src.checksum !== undefined && noChecksum.includes(src.downloader)) {
-      at('source.checksum', `source.checksum is not used by ${src.downloader}, which verifies the archive's signed Release files; use source.keys`);
+      at(
+        'source.checksum',
+        `source.checksum is not used by ${src.downloader}, which verifies the archive's signed Release files; use source.keys`,
+      );
     }
   }
   return out;

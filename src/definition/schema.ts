@@ -83,23 +83,58 @@ export const DOWNLOADERS = [
   'vyos-http',
 ] as const;
 
-export const MANAGERS = ['apk', 'apt', 'dnf', 'egoportage', 'opkg', 'pacman', 'portage', 'yum', 'equo', 'xbps', 'zypper', 'anise', 'slackpkg'] as const;
+export const MANAGERS = [
+  'apk',
+  'apt',
+  'dnf',
+  'egoportage',
+  'opkg',
+  'pacman',
+  'portage',
+  'yum',
+  'equo',
+  'xbps',
+  'zypper',
+  'anise',
+  'slackpkg',
+] as const;
 
-export const GENERATORS = ['dump', 'copy', 'template', 'hostname', 'hosts', 'remove', 'cloud-init', 'incus-agent', 'fstab'] as const;
+export const GENERATORS = [
+  'dump',
+  'copy',
+  'template',
+  'hostname',
+  'hosts',
+  'remove',
+  'cloud-init',
+  'incus-agent',
+  'fstab',
+] as const;
 
 export const TRIGGERS = ['post-unpack', 'post-update', 'post-packages', 'post-files'] as const;
 
 export const CLOUD_INIT_NAMES = ['user-data', 'meta-data', 'vendor-data', 'network-config'] as const;
 
-const str = (description: string, extra: Omit<StringSchema, 'type' | 'description'> = {}): StringSchema => ({ type: 'string', description, ...extra });
+const str = (description: string, extra: Omit<StringSchema, 'type' | 'description'> = {}): StringSchema => ({
+  type: 'string',
+  description,
+  ...extra,
+});
 const bool = (description: string): BooleanSchema => ({ type: 'boolean', description });
-const strList = (description: string, items: StringSchema = str('')): ArraySchema => ({ type: 'array', description, items });
+const strList = (description: string, items: StringSchema = str('')): ArraySchema => ({
+  type: 'array',
+  description,
+  items,
+});
 
 const FILTER_PROPS: Readonly<Record<string, SchemaNode>> = {
   releases: strList('Only when image.release is one of these.'),
   architectures: strList('Only when the mapped architecture (image.architecture_mapped) is one of these.'),
   variants: strList('Only when image.variant is one of these.'),
-  types: strList('Only for these target types; entries without types are untyped (see the filter rules).', str('Target type.', { enum: ['container', 'vm'] })),
+  types: strList(
+    'Only for these target types; entries without types are untyped (see the filter rules).',
+    str('Target type.', { enum: ['container', 'vm'] }),
+  ),
 };
 
 const withFilters = (o: ObjectSchema): ObjectSchema => ({ ...o, properties: { ...o.properties, ...FILTER_PROPS } });
@@ -127,13 +162,25 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
       properties: {
         distribution: str('Distribution name (Incus property os).', { nonBlank: true }),
         release: str('Release (used by filters and most downloaders).'),
-        architecture: str('Architecture, any Incus name or alias; defaults to the host architecture.', { enum: ARCHITECTURE_NAMES }),
-        description: str('Image description (template); default "<Distribution> <release> <arch>[ (<variant>)] (<serial>)".', { template: 'always' }),
-        expiry: str('Lifetime such as 30d or "1w 2d 3h" (s, m = minutes, h, d, w).', { pattern: { regex: '^(\\s*(\\d+\\s*[smhdw]\\s*)+)?$', hint: 'a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)' } }),
+        architecture: str('Architecture, any Incus name or alias; defaults to the host architecture.', {
+          enum: ARCHITECTURE_NAMES,
+        }),
+        description: str(
+          'Image description (template); default "<Distribution> <release> <arch>[ (<variant>)] (<serial>)".',
+          { template: 'always' },
+        ),
+        expiry: str('Lifetime such as 30d or "1w 2d 3h" (s, m = minutes, h, d, w).', {
+          pattern: {
+            regex: '^(\\s*(\\d+\\s*[smhdw]\\s*)+)?$',
+            hint: 'a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)',
+          },
+        }),
         variant: str('Variant (default "default").'),
-        name: str('Image name (template); default "<distribution>-<release>-<arch>-<variant>-<serial>".', { template: 'always' }),
+        name: str('Image name (template); default "<distribution>-<release>-<arch>-<variant>-<serial>".', {
+          template: 'always',
+        }),
         serial: str('Build serial; default the UTC time as YYYYMMDD_HH:MM.'),
-        architecture_mapped: str('Computed: the architecture in the distribution\'s naming (mappings).'),
+        architecture_mapped: str("Computed: the architecture in the distribution's naming (mappings)."),
         architecture_kernel: str('Computed: the kernel architecture name (x86_64, aarch64, ...).'),
         architecture_personality: str('Computed: linux32 or linux64.'),
       },
@@ -145,17 +192,33 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
       properties: {
         downloader: str('Downloader.', {
           enum: DOWNLOADERS,
-          enumNotes: { 'sabayon-http': 'sabayon-http has no implementation in distrobuilder either (Sabayon is discontinued)' },
+          enumNotes: {
+            'sabayon-http': 'sabayon-http has no implementation in distrobuilder either (Sabayon is discontinued)',
+          },
         }),
         url: str('Mirror or base URL (template).', { template: 'always' }),
-        keys: strList('GPG key fingerprints or ASCII-armored public keys (each a template).', str('Key.', { template: 'always' })),
+        keys: strList(
+          'GPG key fingerprints or ASCII-armored public keys (each a template).',
+          str('Key.', { template: 'always' }),
+        ),
         keyserver: str('Keyserver for fingerprints (no default: the old default pool is dead).'),
         variant: str('Downloader-specific variant (debootstrap --variant, ISO flavour, ...).'),
         suite: str('debootstrap: suite to use instead of image.release.'),
         same_as: str('debootstrap: script alias for a new release; alpinelinux-http: real release behind edge.'),
         skip_verification: bool('Skip checksum and signature checks where the downloader allows it.'),
-        components: strList('debootstrap --components; rpmbootstrap extra packages (each a template).', str('Component.', { template: 'always' })),
-        checksum: str('kiln extension: expected digest (sha256:HEX or sha512:HEX) of the file the downloader fetches; not for debootstrap/mmdebstrap.', { pattern: { regex: '^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$', hint: 'sha256:<64 hex digits> or sha512:<128 hex digits>' } }),
+        components: strList(
+          'debootstrap --components; rpmbootstrap extra packages (each a template).',
+          str('Component.', { template: 'always' }),
+        ),
+        checksum: str(
+          'kiln extension: expected digest (sha256:HEX or sha512:HEX) of the file the downloader fetches; not for debootstrap/mmdebstrap.',
+          {
+            pattern: {
+              regex: '^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$',
+              hint: 'sha256:<64 hex digits> or sha512:<128 hex digits>',
+            },
+          },
+        ),
       },
     },
     targets: {
@@ -175,7 +238,9 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
                 description: 'One config entry.',
                 required: ['type', 'content'],
                 properties: {
-                  type: str('all: config and config-user; system: config only; user: config-user only.', { enum: ['all', 'system', 'user'] }),
+                  type: str('all: config and config-user; system: config only; user: config-user only.', {
+                    enum: ['all', 'system', 'user'],
+                  }),
                   before: { type: 'integer', description: 'Only compat levels below this (0 = no bound).', minimum: 0 },
                   after: { type: 'integer', description: 'Only compat levels above this.', minimum: 0 },
                   content: str('Config lines (template).', { template: 'always' }),
@@ -222,7 +287,9 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
             },
           },
           templated: bool('LXC: list the file in the templates file (LXC_NAME substitution).'),
-          mode: str('Octal permissions such as 0644.', { pattern: { regex: '^0?[0-7]{3,4}$', hint: 'octal permissions such as 0644' } }),
+          mode: str('Octal permissions such as 0644.', {
+            pattern: { regex: '^0?[0-7]{3,4}$', hint: 'octal permissions such as 0644' },
+          }),
           uid: str('Numeric owner.', { pattern: { regex: '^[0-9]+$', hint: 'a numeric user id' } }),
           gid: str('Numeric group.', { pattern: { regex: '^[0-9]+$', hint: 'a numeric group id' } }),
           pongo: bool('Render path, content and source as templates.'),
@@ -245,7 +312,7 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
             remove: managerCommand,
             refresh: managerCommand,
             update: managerCommand,
-            flags: strList('Flags placed before every command\'s own flags.'),
+            flags: strList("Flags placed before every command's own flags."),
           },
         },
         update: bool('Upgrade all packages (then run post-update actions).'),
@@ -258,10 +325,15 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
             description: 'A package set.',
             required: ['packages', 'action'],
             properties: {
-              packages: { type: 'array', description: 'Package names.', items: str('Package.', { nonBlank: true }), minItems: 1 },
+              packages: {
+                type: 'array',
+                description: 'Package names.',
+                items: str('Package.', { nonBlank: true }),
+                minItems: 1,
+              },
               action: str('install or remove.', { enum: ['install', 'remove'] }),
               early: bool('Hand the set to the bootstrapper (debootstrap, rpmbootstrap).'),
-              flags: strList('Extra flags for this set\'s command.'),
+              flags: strList("Extra flags for this set's command."),
             },
           }),
         },
@@ -303,9 +375,16 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
       properties: {
         architecture_map: str('Preset architecture table.', {
           enum: ARCHITECTURE_MAP_NAMES,
-          enumNotes: { almalinux: 'almalinux has no table in distrobuilder either (it fails there when resolving); AlmaLinux uses kernel names, so omit the map' },
+          enumNotes: {
+            almalinux:
+              'almalinux has no table in distrobuilder either (it fails there when resolving); AlmaLinux uses kernel names, so omit the map',
+          },
         }),
-        architectures: { type: 'map', description: 'image.architecture as typed -> distribution name.', values: str('Mapped name.') },
+        architectures: {
+          type: 'map',
+          description: 'image.architecture as typed -> distribution name.',
+          values: str('Mapped name.'),
+        },
       },
     },
     environment: {
@@ -321,7 +400,10 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
             description: 'A variable.',
             required: ['key', 'value'],
             properties: {
-              key: str('Name.', { nonBlank: true, pattern: { regex: '^[A-Za-z_][A-Za-z0-9_]*$', hint: 'a variable name (letters, digits, _)' } }),
+              key: str('Name.', {
+                nonBlank: true,
+                pattern: { regex: '^[A-Za-z_][A-Za-z0-9_]*$', hint: 'a variable name (letters, digits, _)' },
+              }),
               value: str('Value.'),
             },
           }),

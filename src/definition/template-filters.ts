@@ -17,13 +17,14 @@ export function toText(v: TemplateValue): string {
     const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `map[${entries.map(([k, x]) => `${k}:${toText(x)}`).join(' ')}]`;
   }
-  return String(v);
+  if (typeof v === 'bigint' || typeof v === 'symbol') return v.toString();
+  return '';
 }
 
 export function isTrue(v: TemplateValue): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
   return true;
 }
 
@@ -47,7 +48,8 @@ function capfirst(s: string): string {
   return chars[0]!.toUpperCase() + chars.slice(1).join('');
 }
 
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 function pad(s: string, width: number, where: 'left' | 'right' | 'center'): string {
   const n = [...s].length;
@@ -84,14 +86,14 @@ export const FILTERS: Readonly<Record<string, Filter>> = {
   divisibleby: (v, a) => toInt(a) !== 0 && toInt(v) % toInt(a) === 0,
   escape: (v) => escapeHtml(toText(v)),
   e: (v) => escapeHtml(toText(v)),
-  first: (v) => (typeof v === 'string' ? ([...v][0] ?? '') : Array.isArray(v) ? v[0] : undefined),
+  first: (v) => (typeof v === 'string' ? ([...v][0] ?? '') : Array.isArray(v) ? (v as unknown[])[0] : undefined),
   float: (v) => {
     const n = Number.parseFloat(toText(v));
     return Number.isNaN(n) ? 0 : n;
   },
   integer: (v) => toInt(v),
   join: (v, a) => (Array.isArray(v) ? v.map(toText).join(toText(a)) : toText(v)),
-  last: (v) => (typeof v === 'string' ? ([...v].at(-1) ?? '') : Array.isArray(v) ? v.at(-1) : undefined),
+  last: (v) => (typeof v === 'string' ? ([...v].at(-1) ?? '') : Array.isArray(v) ? (v as unknown[]).at(-1) : undefined),
   length: (v) => length(v),
   length_is: (v, a) => length(v) === toInt(a),
   ljust: (v, a) => pad(toText(v), toInt(a), 'right'),
@@ -106,7 +108,10 @@ export const FILTERS: Readonly<Record<string, Filter>> = {
   slice: (v, a) => slice(v, toText(a)),
   split: (v, a) => toText(v).split(toText(a)),
   striptags: (v) => toText(v).replace(/<[^>]*>/g, ''),
-  title: (v) => toText(v).toLowerCase().replace(/(^|\s)(\S)/g, (_m, sp: string, c: string) => sp + c.toUpperCase()),
+  title: (v) =>
+    toText(v)
+      .toLowerCase()
+      .replace(/(^|\s)(\S)/g, (_m, sp: string, c: string) => sp + c.toUpperCase()),
   toHex: (v) => toInt(v).toString(16),
   truncatechars: (v, a) => {
     const s = [...toText(v)];

@@ -45,7 +45,32 @@ type Expr =
 
 type Tok = { t: 'name' | 'num' | 'str' | 'op'; v: string; at: number; num?: number };
 
-const OPS = ['==', '!=', '<>', '<=', '>=', '&&', '||', '<', '>', '+', '-', '*', '/', '%', '^', '(', ')', '[', ']', '.', ',', '|', ':', '!'];
+const OPS = [
+  '==',
+  '!=',
+  '<>',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+  '(',
+  ')',
+  '[',
+  ']',
+  '.',
+  ',',
+  '|',
+  ':',
+  '!',
+];
 
 function tokenize(src: string, base: number): Tok[] {
   const out: Tok[] = [];
@@ -225,7 +250,10 @@ class ExprParser {
       }
       let arg: Expr | undefined;
       if (this.acceptOp(':')) arg = this.primary();
-      e = arg === undefined ? { k: 'filter', target: e, name, at: nameTok.at } : { k: 'filter', target: e, name, arg, at: nameTok.at };
+      e =
+        arg === undefined
+          ? { k: 'filter', target: e, name, at: nameTok.at }
+          : { k: 'filter', target: e, name, arg, at: nameTok.at };
     }
     return e;
   }
@@ -306,9 +334,27 @@ interface Tag {
   at: number;
 }
 
-const TAGS = ['if', 'elif', 'else', 'endif', 'for', 'empty', 'endfor', 'raw', 'endraw', 'verbatim', 'endverbatim', 'comment', 'endcomment'];
+const TAGS = [
+  'if',
+  'elif',
+  'else',
+  'endif',
+  'for',
+  'empty',
+  'endfor',
+  'raw',
+  'endraw',
+  'verbatim',
+  'endverbatim',
+  'comment',
+  'endcomment',
+];
 
-type Piece = { k: 'text'; text: string } | { k: 'out'; src: string; at: number } | { k: 'tag'; tag: Tag } | { k: 'raw'; text: string };
+type Piece =
+  | { k: 'text'; text: string }
+  | { k: 'out'; src: string; at: number }
+  | { k: 'tag'; tag: Tag }
+  | { k: 'raw'; text: string };
 
 function lex(text: string): Piece[] {
   const out: Piece[] = [];
@@ -421,7 +467,11 @@ function parseNodes(pieces: Piece[]): Node[] {
         if (tag.name === 'if') nodes.push(parseIf(tag));
         else if (tag.name === 'for') nodes.push(parseFor(tag));
         else if (TAGS.includes(tag.name)) throw new TemplateError(`unexpected {% ${tag.name} %}`, tag.at);
-        else throw new TemplateError(`unknown tag '${tag.name}'${didYouMean(tag.name, TAGS)}; supported: if, elif, else, endif, for, empty, endfor, raw, verbatim, comment`, tag.at);
+        else
+          throw new TemplateError(
+            `unknown tag '${tag.name}'${didYouMean(tag.name, TAGS)}; supported: if, elif, else, endif, for, empty, endfor, raw, verbatim, comment`,
+            tag.at,
+          );
       }
     }
     return { nodes };
@@ -447,7 +497,10 @@ function parseNodes(pieces: Piece[]): Node[] {
     }
   };
   const parseFor = (tag: Tag): Node => {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\s+in\s+(.+?)(\s+reversed)?\s*$/s.exec(tag.args);
+    const m =
+      /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\s+in\s+(.+?)(\s+reversed)?\s*$/s.exec(
+        tag.args,
+      );
     if (!m) throw new TemplateError("expected '{% for NAME in EXPRESSION %}'", tag.at);
     const names = m[2] ? [m[1]!, m[2]] : [m[1]!];
     const iterAt = tag.argsAt + tag.args.indexOf(m[3]!, m[0].indexOf(' in ') + 1);
@@ -600,7 +653,8 @@ function evaluate(e: Expr, s: Scope): Val {
     }
     case 'call':
       // Incus template functions (config_get, ...) exist only when Incus renders.
-      if (s.strict) throw new TemplateError(`unknown function '${e.name}' (definitions have no template functions)`, e.at);
+      if (s.strict)
+        throw new TemplateError(`unknown function '${e.name}' (definitions have no template functions)`, e.at);
       return UNDEFINED;
     case 'bin': {
       if (e.op === 'and') {
@@ -668,7 +722,10 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
         let pairs: Array<[unknown, unknown]> = [];
         if (Array.isArray(it)) pairs = it.map((v, i) => [i, v]);
         else if (typeof it === 'string') pairs = [...it].map((v, i) => [i, v]);
-        else if (it && typeof it === 'object') pairs = Object.keys(it).sort().map((k) => [k, (it as Record<string, unknown>)[k]]);
+        else if (it && typeof it === 'object')
+          pairs = Object.keys(it)
+            .sort()
+            .map((k) => [k, (it as Record<string, unknown>)[k]]);
         if (n.reversed) pairs.reverse();
         if (pairs.length === 0) {
           run(n.empty, s, out);
@@ -680,7 +737,14 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
             s.vars[n.names[0]!] = Array.isArray(it) ? v : k;
             s.vars[n.names[1]!] = Array.isArray(it) ? undefined : v;
           } else s.vars[n.names[0]!] = Array.isArray(it) || typeof it === 'string' ? v : k;
-          s.vars.forloop = { Counter: i + 1, Counter0: i, Revcounter: pairs.length - i, Revcounter0: pairs.length - i - 1, First: i === 0, Last: i === pairs.length - 1 };
+          s.vars.forloop = {
+            Counter: i + 1,
+            Counter0: i,
+            Revcounter: pairs.length - i,
+            Revcounter0: pairs.length - i - 1,
+            First: i === 0,
+            Last: i === pairs.length - 1,
+          };
           run(n.body, s, out);
         });
         s.vars = saved;
@@ -704,16 +768,27 @@ export function renderText(text: string, context: Record<string, unknown>, opts:
   let current = text;
   for (let pass = 0; ; pass++) {
     if (pass > 0 && !current.includes('{{') && !current.includes('{%')) break;
-    if (pass >= MAX_PASSES) throw new TemplateError(`the output still contains a template after ${MAX_PASSES} passes (does a value refer to itself?)`, 0, true);
+    if (pass >= MAX_PASSES)
+      throw new TemplateError(
+        `the output still contains a template after ${MAX_PASSES} passes (does a value refer to itself?)`,
+        0,
+        true,
+      );
     const out: string[] = [];
     try {
       run(parseTemplate(current).nodes, s, out);
     } catch (e) {
-      if (e instanceof TemplateError && pass > 0) throw new TemplateError(`in text produced by the template: ${e.message}`, 0, true);
+      if (e instanceof TemplateError && pass > 0)
+        throw new TemplateError(`in text produced by the template: ${e.message}`, 0, true);
       throw e;
     }
     current = out.join('');
-    if (current.length > MAX_OUTPUT) throw new TemplateError(`the output is larger than ${MAX_OUTPUT / 1024 / 1024} MiB (does a value repeat itself?)`, 0, true);
+    if (current.length > MAX_OUTPUT)
+      throw new TemplateError(
+        `the output is larger than ${MAX_OUTPUT / 1024 / 1024} MiB (does a value repeat itself?)`,
+        0,
+        true,
+      );
   }
   if (s.literals.length === 0) return current;
   const re = new RegExp(`${PH_OPEN}(\\d+)${PH_CLOSE}`, 'g');

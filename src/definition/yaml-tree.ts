@@ -1,4 +1,14 @@
-import { Alias, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  Scalar,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import type { Diagnostic } from '../util/errors.js';
 
 /**
@@ -68,12 +78,31 @@ export function parseTree(text: string, file: string): ParsedTree {
     const docs = parseAll(text, lc);
     if (docs.length > 1) {
       const second = docs[1]!;
-      diagnostics.push({ ...posOf(second.range[0]), path: '', message: 'a definition is a single YAML document; remove the second document' });
+      diagnostics.push({
+        ...posOf(second.range[0]),
+        path: '',
+        message: 'a definition is a single YAML document; remove the second document',
+      });
     }
-    if (docs.length === 0) return { root: null, diagnostics: [{ file, line: 1, col: 1, path: '', message: 'the file is empty; a definition needs at least image and source' }] };
+    if (docs.length === 0)
+      return {
+        root: null,
+        diagnostics: [
+          {
+            file,
+            line: 1,
+            col: 1,
+            path: '',
+            message: 'the file is empty; a definition needs at least image and source',
+          },
+        ],
+      };
     doc = docs[0]!;
   } catch (e) {
-    return { root: null, diagnostics: [{ file, line: 1, col: 1, path: '', message: `cannot parse YAML: ${(e as Error).message}` }] };
+    return {
+      root: null,
+      diagnostics: [{ file, line: 1, col: 1, path: '', message: `cannot parse YAML: ${(e as Error).message}` }],
+    };
   }
   for (const err of doc.errors) {
     const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -91,26 +120,39 @@ export function parseTree(text: string, file: string): ParsedTree {
       return scalar('', 'plain', true, posOf(fallbackOffset), posOf);
     }
     if (isAlias(node)) {
-      const target = (node as Alias).resolve(doc);
+      const target = node.resolve(doc);
       if (!target) {
-        diagnostics.push({ ...posOf(node.range?.[0] ?? fallbackOffset), path: '', message: `unknown alias '*${(node as Alias).source}'` });
+        diagnostics.push({
+          ...posOf(node.range?.[0] ?? fallbackOffset),
+          path: '',
+          message: `unknown alias '*${node.source}'`,
+        });
         return scalar('', 'plain', true, posOf(node.range?.[0] ?? fallbackOffset), posOf);
       }
       // Aliases to ancestors would recurse forever; yaml.v2 rejects them too.
       if (aliasDepth.n > 50) {
-        diagnostics.push({ ...posOf(node.range?.[0] ?? fallbackOffset), path: '', message: 'alias nesting is too deep (recursive alias?)' });
+        diagnostics.push({
+          ...posOf(node.range?.[0] ?? fallbackOffset),
+          path: '',
+          message: 'alias nesting is too deep (recursive alias?)',
+        });
         return scalar('', 'plain', true, posOf(node.range?.[0] ?? fallbackOffset), posOf);
       }
       aliasDepth.n++;
       try {
-        return convert(target as YamlNode, node.range?.[0] ?? fallbackOffset, path);
+        return convert(target, node.range?.[0] ?? fallbackOffset, path);
       } finally {
         aliasDepth.n--;
       }
     }
     const start = node.range?.[0] ?? fallbackOffset;
     if (++budget.nodes > MAX_NODES) {
-      if (!budget.reported) diagnostics.push({ ...posOf(start), path, message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)` });
+      if (!budget.reported)
+        diagnostics.push({
+          ...posOf(start),
+          path,
+          message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)`,
+        });
       budget.reported = true;
       return scalar('', 'plain', true, posOf(start), posOf);
     }
@@ -124,26 +166,38 @@ export function parseTree(text: string, file: string): ParsedTree {
           diagnostics.push({ ...posOf(keyOffset), path, message: 'a key must be a plain string, not a list or a map' });
           continue;
         }
-        const key = keyNode === null ? '' : String((keyNode as Scalar).value ?? '');
+        const key = keyNode === null ? '' : scalarText(keyNode.value);
         const keyPos = posOf(keyOffset);
         const first = seen.get(key);
         if (first) {
-          diagnostics.push({ ...keyPos, path: path === '' ? key : `${path}.${key}`, message: `duplicate key '${key}' (first defined at line ${first.line}, column ${first.col})` });
+          diagnostics.push({
+            ...keyPos,
+            path: path === '' ? key : `${path}.${key}`,
+            message: `duplicate key '${key}' (first defined at line ${first.line}, column ${first.col})`,
+          });
           continue;
         }
         seen.set(key, keyPos);
         const valueOffset = keyNode?.range?.[2] ?? keyOffset;
-        entries.push({ key, keyPos, value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`) });
+        entries.push({
+          key,
+          keyPos,
+          value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`),
+        });
       }
       return { kind: 'map', entries: mergeKeys(entries, path), pos: posOf(start) };
     }
     if (isSeq(node)) {
-      return { kind: 'seq', items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`)), pos: posOf(start) };
+      return {
+        kind: 'seq',
+        items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`)),
+        pos: posOf(start),
+      };
     }
     if (isScalar(node)) {
-      const s = node as Scalar;
+      const s = node;
       const style = styleOf(s.type);
-      const value = String(s.value ?? '');
+      const value = scalarText(s.value);
       const isNull = style === 'plain' && NULLS.has(value);
       return scalar(isNull ? '' : value, style, isNull, posOf(start), posOf, text, start);
     }
@@ -164,7 +218,11 @@ export function parseTree(text: string, file: string): ParsedTree {
       const sources = m.value.kind === 'seq' ? m.value.items : [m.value];
       for (const src of sources) {
         if (src.kind !== 'map') {
-          diagnostics.push({ ...src.pos, path: path === '' ? '<<' : `${path}.<<`, message: 'a merge key (<<) needs a map or a list of maps' });
+          diagnostics.push({
+            ...src.pos,
+            path: path === '' ? '<<' : `${path}.<<`,
+            message: 'a merge key (<<) needs a map or a list of maps',
+          });
           continue;
         }
         for (const e of src.entries) {
@@ -179,12 +237,18 @@ export function parseTree(text: string, file: string): ParsedTree {
 
   // Problems found while converting (duplicate keys, bad aliases) do not stop
   // validation: the rest of the file is still checked.
-  const root = convert(doc.contents as YamlNode | null, 0, '');
+  const root = convert(doc.contents, 0, '');
   return { root, diagnostics };
 }
 
 function parseAll(text: string, lc: LineCounter): Document.Parsed[] {
-  const docs = parseAllDocuments(text, { schema: 'failsafe', lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true });
+  const docs = parseAllDocuments(text, {
+    schema: 'failsafe',
+    lineCounter: lc,
+    uniqueKeys: false,
+    prettyErrors: false,
+    strict: true,
+  });
   return Array.isArray(docs) ? (docs as Document.Parsed[]) : [];
 }
 
@@ -203,14 +267,23 @@ function styleOf(t: Scalar['type']): ScalarStyle {
   }
 }
 
-function scalar(value: string, style: ScalarStyle, isNull: boolean, pos: Pos, posOf: (o: number) => Pos, text?: string, start?: number): ScalarNode {
+function scalar(
+  value: string,
+  style: ScalarStyle,
+  isNull: boolean,
+  pos: Pos,
+  posOf: (o: number) => Pos,
+  text?: string,
+  start?: number,
+): ScalarNode {
   return {
     kind: 'scalar',
     value,
     style,
     isNull,
     pos,
-    posAt: (offset: number) => (text === undefined || start === undefined ? pos : scalarOffsetPos(text, start, style, value, offset, pos, posOf)),
+    posAt: (offset: number) =>
+      text === undefined || start === undefined ? pos : scalarOffsetPos(text, start, style, value, offset, pos, posOf),
   };
 }
 
@@ -219,7 +292,15 @@ function scalar(value: string, style: ScalarStyle, isNull: boolean, pos: Pos, po
  * plain/quoted scalars without escapes and for literal blocks (`|`, `|-`);
  * other styles fall back to the scalar's start.
  */
-function scalarOffsetPos(text: string, start: number, style: ScalarStyle, value: string, offset: number, pos: Pos, posOf: (o: number) => Pos): Pos {
+function scalarOffsetPos(
+  text: string,
+  start: number,
+  style: ScalarStyle,
+  value: string,
+  offset: number,
+  pos: Pos,
+  posOf: (o: number) => Pos,
+): Pos {
   if (style === 'plain' || style === 'single' || style === 'double') {
     if (value.includes('\n')) return pos;
     const q = style === 'plain' ? 0 : 1;
@@ -261,4 +342,12 @@ export function overrideScalar(value: string, option: string, valueOffset: numbe
     pos,
     posAt: (offset: number) => ({ ...pos, col: valueOffset + offset + 1 }),
   };
+}
+
+/** The text of a YAML scalar's value (string, number, boolean or null). */
+export function scalarText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
+  return JSON.stringify(v) ?? '';
 }

@@ -39,7 +39,10 @@ export const compressors: Record<TarCompression['method'], Compressor> = {
     extension: '.tar.zst',
     defaultLevel: 3,
     levels: [1, 22],
-    command: (level) => ['zstd', ['-z', '-c', '-q', '--no-progress', '-T0', ...(level > 19 ? ['--ultra'] : []), `-${level}`]],
+    command: (level) => [
+      'zstd',
+      ['-z', '-c', '-q', '--no-progress', '-T0', ...(level > 19 ? ['--ultra'] : []), `-${level}`],
+    ],
   },
   gzip: {
     extension: '.tar.gz',

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ArtifactRecord } from '../build/record.js';
+import type { ArtifactRecord } from '../pipeline/record.js';
 import { sha256File, sha256Hex } from './hash.js';
 import { readInstalledPackages, spdxDocument } from './sbom.js';
 import type { Signer } from './sign.js';
@@ -42,9 +42,21 @@ export function sha256sums(artifacts: ArtifactRecord[]): string {
 export async function writeExtras(ctx: ExtrasContext): Promise<ArtifactRecord[]> {
   const { input, signer } = ctx;
   const added: ArtifactRecord[] = [];
-  added.push(await writeSmall(ctx, 'image.yaml', 'definition', stringify(input.plan.definition, { sortMapEntries: true, lineWidth: 0 })));
+  added.push(
+    await writeSmall(
+      ctx,
+      'image.yaml',
+      'definition',
+      stringify(input.plan.definition, { sortMapEntries: true, lineWidth: 0 }),
+    ),
+  );
   const sbom = await ctx.time('pack.sbom', async () => {
-    const found = await readInstalledPackages(input.rootfs, input.plan.definition.image.distribution, input.sink, ctx.signal);
+    const found = await readInstalledPackages(
+      input.rootfs,
+      input.plan.definition.image.distribution,
+      input.sink,
+      ctx.signal,
+    );
     return spdxDocument(input.plan.definition, found, input.sourceDateEpoch);
   });
   added.push(await writeSmall(ctx, 'sbom.spdx.json', 'sbom', sbom));

@@ -10,7 +10,12 @@ import type { SmallMember } from './small-tar.js';
  * distrobuilder writes and the templates. Keys are sorted, which is also
  * the order Incus's yaml serialisation uses.
  */
-export function metadataYaml(def: ResolvedDefinition, meta: ImageMetadata, creationDate: number, expiryDate: number): string {
+export function metadataYaml(
+  def: ResolvedDefinition,
+  meta: ImageMetadata,
+  creationDate: number,
+  expiryDate: number,
+): string {
   const img = def.image;
   const templates: Record<string, unknown> = {};
   for (const path of Object.keys(meta.incusTemplates).sort()) {
@@ -44,7 +49,10 @@ export function metadataYaml(def: ResolvedDefinition, meta: ImageMetadata, creat
 const TEMPLATE_FILE = /^[A-Za-z0-9._+-]+$/;
 
 /** `metadata.yaml` then `templates/` (only when there are template files). */
-export function incusMetadataMembers(yamlText: string, meta: ImageMetadata): { head: SmallMember[]; templates: SmallMember[] } {
+export function incusMetadataMembers(
+  yamlText: string,
+  meta: ImageMetadata,
+): { head: SmallMember[]; templates: SmallMember[] } {
   const templates: SmallMember[] = [];
   const names = Object.keys(meta.incusTemplateFiles).sort();
   if (names.length > 0) templates.push({ name: 'templates/' });
@@ -52,7 +60,7 @@ export function incusMetadataMembers(yamlText: string, meta: ImageMetadata): { h
     if (!TEMPLATE_FILE.test(name) || name === '.' || name === '..') {
       throw new KilnError(`Incus template file name "${name}" is not a plain file name (letters, digits, . _ + -)`);
     }
-    templates.push({ name: `templates/${name}`, content: meta.incusTemplateFiles[name] as string });
+    templates.push({ name: `templates/${name}`, content: meta.incusTemplateFiles[name] });
   }
   for (const [path, t] of Object.entries(meta.incusTemplates)) {
     if (!(t.template in meta.incusTemplateFiles)) {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { log } from '../util/events.js';
-import type { ArtifactRecord } from '../build/record.js';
+import type { ArtifactRecord } from '../pipeline/record.js';
 import { compressorCommand } from './compressors.js';
 import { hashFileInto } from './hash.js';
 import { incusMetadataMembers, metadataYaml } from './incus-metadata.js';
@@ -68,8 +68,15 @@ export async function packImage(input: PackInput): Promise<PackResult> {
   const sde = input.sourceDateEpoch;
   const ext = compressorCommand(input.compression).extension;
   for (const name of plannedNames(input, ext)) {
-    if (await stat(join(input.outDir, name)).then(() => true, () => false)) {
-      throw new KilnError(`${join(input.outDir, name)} already exists: kiln packs into a directory without earlier artifacts`);
+    if (
+      await stat(join(input.outDir, name)).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw new KilnError(
+        `${join(input.outDir, name)} already exists: kiln packs into a directory without earlier artifacts`,
+      );
     }
   }
   const timings: Record<string, number> = {};
@@ -198,7 +205,7 @@ export async function packImage(input: PackInput): Promise<PackResult> {
           // The tools' own failure explains more than the broken pipe.
           abort.abort(e);
           const failed = (await Promise.allSettled(finishing)).find((r) => r.status === 'rejected');
-          throw failed ? (failed as PromiseRejectedResult).reason : e;
+          throw failed ? failed.reason : e;
         }
         await Promise.all(finishing);
       });
@@ -224,7 +231,8 @@ export async function packImage(input: PackInput): Promise<PackResult> {
     const extra = await writeExtras({ input, entries, artifacts, out, time, signal, signer });
     artifacts.push(...extra);
     artifacts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const a of artifacts) input.sink.emit({ type: 'artifact', path: join(input.outDir, a.name), size: a.size, sha256: a.sha256 });
+    for (const a of artifacts)
+      input.sink.emit({ type: 'artifact', path: join(input.outDir, a.name), size: a.size, sha256: a.sha256 });
     return {
       artifacts,
       userConfig: formats.has('lxc') && hasUserConfig(input.plan),
@@ -249,14 +257,26 @@ export async function packImage(input: PackInput): Promise<PackResult> {
  * skipped paths (and any root entry an added file replaces), added files
  * after the root's entries, owned by root, with the clamped mtime.
  */
-function lxcDelta(delta: LxcRootDelta | undefined, entries: RootEntry[], mtime: number): Pick<TarTarget, 'skip' | 'after'> | null {
+function lxcDelta(
+  delta: LxcRootDelta | undefined,
+  entries: RootEntry[],
+  mtime: number,
+): Pick<TarTarget, 'skip' | 'after'> | null {
   if (!delta || (delta.remove.length === 0 && delta.add.length === 0)) return null;
   const skip = new Set([...delta.remove, ...delta.add.map((f) => f.path)]);
   // A later hard link names its inode by the first path: that one must stay.
   for (const e of entries) {
     if (e.type === 'link' && skip.has(e.linkname as string)) {
-      throw new KilnError(`/${e.linkname} cannot differ between the LXC and Incus images: /${e.path} is a hard link to it`);
+      throw new KilnError(
+        `/${e.linkname} cannot differ between the LXC and Incus images: /${e.path} is a hard link to it`,
+      );
     }
   }
-  return { skip, after: tarMembers(delta.add.map((f) => ({ name: `./${f.path}`, content: f.content, mode: f.mode })), mtime) };
+  return {
+    skip,
+    after: tarMembers(
+      delta.add.map((f) => ({ name: `./${f.path}`, content: f.content, mode: f.mode })),
+      mtime,
+    ),
+  };
 }

@@ -15,11 +15,21 @@ export interface RootLint {
   setuid: string[];
 }
 
-const CACHE_DIRS = ['var/cache/apt/archives/', 'var/cache/dnf/', 'var/cache/yum/', 'var/cache/apk/', 'var/cache/pacman/pkg/', 'var/cache/zypp/packages/'];
+const CACHE_DIRS = [
+  'var/cache/apt/archives/',
+  'var/cache/dnf/',
+  'var/cache/yum/',
+  'var/cache/apk/',
+  'var/cache/pacman/pkg/',
+  'var/cache/zypp/packages/',
+];
 const MAX_LISTED = 10;
 
 function listed(paths: string[]): string {
-  const shown = paths.slice(0, MAX_LISTED).map((p) => `/${p}`).join(', ');
+  const shown = paths
+    .slice(0, MAX_LISTED)
+    .map((p) => `/${p}`)
+    .join(', ');
   return paths.length > MAX_LISTED ? `${shown} and ${paths.length - MAX_LISTED} more` : shown;
 }
 
@@ -32,7 +42,8 @@ export async function lintRoot(root: string, entries: RootEntry[]): Promise<Root
   let machineId: RootEntry | undefined;
 
   for (const e of entries) {
-    if (e.type === 'file' && e.mode & 0o6000) setuid.push(`/${e.path} ${(e.mode & 0o7777).toString(8).padStart(4, '0')}`);
+    if (e.type === 'file' && e.mode & 0o6000)
+      setuid.push(`/${e.path} ${(e.mode & 0o7777).toString(8).padStart(4, '0')}`);
     if (e.type === 'file' && /^etc\/ssh\/ssh_host_[a-z0-9]+_key$/.test(e.path)) hostKeys.push(e.path);
     if (e.path === 'etc/machine-id' && e.type === 'file') machineId = e;
     const worldWritable = (e.mode & 0o002) !== 0;
@@ -44,10 +55,14 @@ export async function lintRoot(root: string, entries: RootEntry[]): Promise<Root
     }
   }
 
-  if (hostKeys.length) warnings.push(`ssh host keys ${listed(hostKeys)}: every container made from the image would share them`);
+  if (hostKeys.length)
+    warnings.push(`ssh host keys ${listed(hostKeys)}: every container made from the image would share them`);
   if (machineId && machineId.size > 0) {
     const id = (await readFile(join(root, machineId.path), 'utf8')).trim();
-    if (id !== '' && id !== 'uninitialized') warnings.push(`/etc/machine-id is set (${id.slice(0, 8)}...): every container made from the image would share it`);
+    if (id !== '' && id !== 'uninitialized')
+      warnings.push(
+        `/etc/machine-id is set (${id.slice(0, 8)}...): every container made from the image would share it`,
+      );
   }
   if (writable.length) warnings.push(`world-writable without the sticky bit: ${listed(writable)}`);
   for (const [dir, bytes] of cached) warnings.push(`package cache /${dir} holds ${bytes} bytes`);

@@ -25,7 +25,9 @@ export function lxcMetaMembers(opts: {
   const configs = Object.keys(lxc.configFiles).sort();
   for (const name of configs) {
     if (!CONFIG_NAME.test(name)) {
-      throw new KilnError(`LXC config file name "${name}" is not one LXC reads: use config, config-user, config.N or config-user.N`);
+      throw new KilnError(
+        `LXC config file name "${name}" is not one LXC reads: use config, config-user, config.N or config-user.N`,
+      );
     }
   }
   if (!configs.includes('config')) {
@@ -42,7 +44,7 @@ export function lxcMetaMembers(opts: {
     { name: 'expiry', content: `${opts.expiryDate}\n` },
     { name: 'excludes-user', content: lines(opts.excludesUser) },
   ];
-  for (const name of configs) members.push({ name, content: lxc.configFiles[name] as string });
+  for (const name of configs) members.push({ name, content: lxc.configFiles[name] });
   if (opts.templates.length > 0) members.push({ name: 'templates', content: lines(opts.templates) });
   return members;
 }

@@ -16,7 +16,8 @@ export interface ArchiveOutput {
 
 function toolFailure(tool: string, path: string, e: unknown): KilnError {
   const err = e as { stderr?: string; shortMessage?: string; message?: string; code?: string };
-  if (err.code === 'ENOENT') return new KilnError(`${tool} is not installed: kiln needs it to write ${path}`, { cause: e });
+  if (err.code === 'ENOENT')
+    return new KilnError(`${tool} is not installed: kiln needs it to write ${path}`, { cause: e });
   const stderr = (err.stderr ?? '').trim().split('\n').slice(-5);
   return new KilnError(`${tool} failed writing ${path}: ${err.shortMessage ?? err.message ?? String(e)}`, {
     details: stderr,
@@ -108,5 +109,5 @@ export function squashfsOutput(path: string, o: SquashfsOptions): { input: Writa
       throw toolFailure('tar2sqfs', path, e);
     },
   );
-  return { input: proc.stdin as Writable, finished };
+  return { input: proc.stdin, finished };
 }

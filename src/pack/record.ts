@@ -1,6 +1,6 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { sortedJson } from './sorted-json.js';
 
 export const BUILD_RECORD_FILE = 'build.json';

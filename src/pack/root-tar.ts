@@ -86,7 +86,9 @@ class Batch {
 }
 
 function changed(path: string, expected: number, got: number): KilnError {
-  return new KilnError(`/${path} changed while packing (size ${expected} became ${got}): nothing may run in the root during packing`);
+  return new KilnError(
+    `/${path} changed while packing (size ${expected} became ${got}): nothing may run in the root during packing`,
+  );
 }
 
 async function readSmall(abs: string, e: RootEntry): Promise<Buffer> {

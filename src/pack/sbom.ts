@@ -72,7 +72,9 @@ export function spdxDocument(
     creationInfo: {
       created: new Date(sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       creators: [`Tool: kiln-${KILN_VERSION}`],
-      ...(found.databases.length === 0 ? { comment: 'The image has no package database kiln reads (dpkg, apk, rpm, pacman).' } : {}),
+      ...(found.databases.length === 0
+        ? { comment: 'The image has no package database kiln reads (dpkg, apk, rpm, pacman).' }
+        : {}),
     },
     packages: [
       {

@@ -17,7 +17,10 @@ export class Signer {
   ) {}
 
   static async open(key: string, signal?: AbortSignal): Promise<Signer> {
-    const isFile = await stat(key).then((s) => s.isFile(), () => false);
+    const isFile = await stat(key).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!isFile) {
       const s = new Signer({}, key, null);
       await s.check(signal);
@@ -28,8 +31,12 @@ export class Signer {
       const env = { GNUPGHOME: home };
       await gpg(env, ['--import', key], `cannot import signing key file ${key}`, signal);
       const listed = await gpg(env, ['--list-secret-keys', '--with-colons'], `cannot list keys of ${key}`, signal);
-      const fpr = listed.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
-      if (!fpr) throw new KilnError(`signing key file ${key} holds no secret key: export it with gpg --export-secret-keys`);
+      const fpr = listed
+        .split('\n')
+        .find((l) => l.startsWith('fpr:'))
+        ?.split(':')[9];
+      if (!fpr)
+        throw new KilnError(`signing key file ${key} holds no secret key: export it with gpg --export-secret-keys`);
       return new Signer(env, fpr, home);
     } catch (e) {
       await rm(home, { recursive: true, force: true });
@@ -65,12 +72,16 @@ export class Signer {
 }
 
 async function gpg(env: Record<string, string>, args: string[], what: string, signal?: AbortSignal): Promise<string> {
-  const r = await execa('gpg', ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-    env,
-    reject: false,
-    stdin: 'ignore',
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
+  const r = await execa(
+    'gpg',
+    ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+    {
+      env,
+      reject: false,
+      stdin: 'ignore',
+      ...(signal ? { cancelSignal: signal } : {}),
+    },
+  );
   if ((r as { code?: string }).code === 'ENOENT') throw new KilnError('gpg is not installed: kiln needs it for --sign');
   if (signal?.aborted) throw signal.reason;
   if (r.exitCode !== 0) {

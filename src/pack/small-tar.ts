@@ -13,11 +13,15 @@ export function tarMembers(members: SmallMember[], mtime: number): Buffer {
   const parts: Buffer[] = [];
   for (const m of members) {
     if (m.content === undefined) {
-      parts.push(encodeHeader({ name: m.name, type: 'directory', mode: m.mode ?? 0o755, uid: 0, gid: 0, size: 0, mtime }));
+      parts.push(
+        encodeHeader({ name: m.name, type: 'directory', mode: m.mode ?? 0o755, uid: 0, gid: 0, size: 0, mtime }),
+      );
       continue;
     }
     const data = typeof m.content === 'string' ? Buffer.from(m.content, 'utf8') : m.content;
-    parts.push(encodeHeader({ name: m.name, type: 'file', mode: m.mode ?? 0o644, uid: 0, gid: 0, size: data.length, mtime }));
+    parts.push(
+      encodeHeader({ name: m.name, type: 'file', mode: m.mode ?? 0o644, uid: 0, gid: 0, size: data.length, mtime }),
+    );
     parts.push(data, padding(data.length));
   }
   return Buffer.concat(parts);

@@ -87,7 +87,17 @@ function isAscii(b: Buffer): boolean {
 function ustarBlock(
   name: Buffer,
   prefix: Buffer,
-  e: { type: TarType | 'pax'; mode: number; uid: number; gid: number; size: number; mtime: number; linkname: Buffer; devmajor: number; devminor: number },
+  e: {
+    type: TarType | 'pax';
+    mode: number;
+    uid: number;
+    gid: number;
+    size: number;
+    mtime: number;
+    linkname: Buffer;
+    devmajor: number;
+    devminor: number;
+  },
 ): Buffer {
   const h = Buffer.alloc(BLOCK);
   writeString(h, 0, 100, name);

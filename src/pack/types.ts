@@ -1,5 +1,5 @@
 import type { Plan } from '../plan/types.js';
-import type { ArtifactRecord } from '../build/record.js';
+import type { ArtifactRecord } from '../pipeline/record.js';
 import type { EventSink } from '../util/events.js';
 import type { RootLint } from './lint.js';
 

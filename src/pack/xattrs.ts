@@ -20,7 +20,10 @@ function keep(name: string): boolean {
 /** getfattr escapes unusual bytes in names as `\ooo`. */
 function unescapeOctal(s: string): string {
   if (!/[\\\x80-\xff]/.test(s)) return s;
-  const bytes = Buffer.from(s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))), 'latin1');
+  const bytes = Buffer.from(
+    s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))),
+    'latin1',
+  );
   return bytes.toString('utf8');
 }
 

@@ -73,7 +73,12 @@ export function targetsFor(formats: OutputFormat[]): TargetKind[] {
 }
 
 /** Runs one stage, reporting its start, end and duration. */
-export async function stage<T>(name: string, sink: EventSink, timings: Record<string, number>, fn: () => Promise<T>): Promise<T> {
+export async function stage<T>(
+  name: string,
+  sink: EventSink,
+  timings: Record<string, number>,
+  fn: () => Promise<T>,
+): Promise<T> {
   const started = Date.now();
   sink.emit({ type: 'stage', stage: name, status: 'start' });
   try {
@@ -91,7 +96,10 @@ export async function stage<T>(name: string, sink: EventSink, timings: Record<st
 export async function prepareBuild(opts: BuildOptions, timings: Record<string, number> = {}): Promise<PreparedBuild> {
   return stage('plan', opts.sink, timings, async () => {
     const targets = targetsFor(opts.formats);
-    const loaded = await loadDefinition(opts.definitionFile, { overrides: opts.overrides, strictTemplates: opts.strictTemplates });
+    const loaded = await loadDefinition(opts.definitionFile, {
+      overrides: opts.overrides,
+      strictTemplates: opts.strictTemplates,
+    });
     const plan = makePlan(loaded, { targets });
     return { plan, planDigest: await planDigest(opts.definitionFile, opts.overrides, opts.strictTemplates, targets) };
   });
@@ -128,7 +136,11 @@ function outputChoices(opts: BuildOptions): unknown {
 
 /** lxc-ci's release aliases: `<dist>/<alias>/<variant>`, and `<dist>/<alias>` for the default variant. */
 export function releaseAliasNames(distribution: string, variant: string, releaseAliases: string[]): string[] {
-  return releaseAliases.flatMap((a) => (variant === 'default' ? [`${distribution}/${a}`, `${distribution}/${a}/${variant}`] : [`${distribution}/${a}/${variant}`]));
+  return releaseAliases.flatMap((a) =>
+    variant === 'default'
+      ? [`${distribution}/${a}`, `${distribution}/${a}/${variant}`]
+      : [`${distribution}/${a}/${variant}`],
+  );
 }
 
 export function partsOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): InputParts {
@@ -172,7 +184,8 @@ export async function buildArtifacts(
     // A bootstrapper killed outright (SIGKILL after the grace period, OOM)
     // leaves proc and sysfs mounted in the root: never delete through them.
     const detached = await detachMountsUnder(work);
-    if (detached.length) log(opts.sink, 'warn', `detached what a host tool left mounted in the build root: ${detached.join(', ')}`);
+    if (detached.length)
+      log(opts.sink, 'warn', `detached what a host tool left mounted in the build root: ${detached.join(', ')}`);
     if (!opts.keepWork) await rm(work, { recursive: true, force: true });
   };
   try {
@@ -184,14 +197,24 @@ export async function buildArtifacts(
     const signal = opts.signal ? { signal: opts.signal } : {};
 
     const source = await stage('source', opts.sink, timings, () =>
-      fetchSource({ definition: def, step: plan.source, rootfs, cacheDir: opts.cacheDir, workDir: work, sink: opts.sink, ...signal }),
+      fetchSource({
+        definition: def,
+        step: plan.source,
+        rootfs,
+        cacheDir: opts.cacheDir,
+        workDir: work,
+        sink: opts.sink,
+        ...signal,
+      }),
     );
     if (!digest || !parts) {
       parts = partsOf(prepared, identityFromRecord(source), opts);
       digest = inputDigest(parts);
       if (unchanged && (await unchanged(digest, parts))) throw new BuildUnchanged(digest);
     }
-    const metadata = await stage('customize', opts.sink, timings, () => customize({ plan, rootfs, sink: opts.sink, ...signal }));
+    const metadata = await stage('customize', opts.sink, timings, () =>
+      customize({ plan, rootfs, sink: opts.sink, ...signal }),
+    );
     const packed = await stage('pack', opts.sink, timings, () =>
       packImage({
         rootfs,

@@ -21,7 +21,9 @@ function canonical(value: unknown): unknown {
 }
 
 export function sha256Json(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
 }
 
 /**
@@ -29,8 +31,16 @@ export function sha256Json(value: unknown): string {
  * held fixed, without the definition's file name or comments. Two builds
  * with the same plan digest run the same steps.
  */
-export async function planDigest(file: string, overrides: string[], strictTemplates: boolean, targets: TargetKind[]): Promise<string> {
-  const loaded = await loadDefinition(file, { overrides: [...overrides, `image.serial=${SERIAL_PLACEHOLDER}`], strictTemplates });
+export async function planDigest(
+  file: string,
+  overrides: string[],
+  strictTemplates: boolean,
+  targets: TargetKind[],
+): Promise<string> {
+  const loaded = await loadDefinition(file, {
+    overrides: [...overrides, `image.serial=${SERIAL_PLACEHOLDER}`],
+    strictTemplates,
+  });
   const plan = makePlan(loaded, { targets });
   const { definitionFile: _file, definitionDigest: _digest, ...rest } = plan;
   return sha256Json(rest);
@@ -80,7 +90,8 @@ export function changedInputs(before: InputParts | undefined, now: InputParts): 
   const out: string[] = [];
   if (before.kiln !== now.kiln) out.push(`kiln ${before.kiln} -> ${now.kiln}`);
   if (before.plan !== now.plan) out.push('the definition, its options or the plan changed');
-  if (sha256Json(before.outputs) !== sha256Json(now.outputs)) out.push('the output options or the published names changed');
+  if (sha256Json(before.outputs) !== sha256Json(now.outputs))
+    out.push('the output options or the published names changed');
   for (const url of [...new Set([...Object.keys(before.source), ...Object.keys(now.source)])].sort()) {
     if (!(url in now.source)) out.push(`${url} no longer used`);
     else if (!(url in before.source)) out.push(`${url} new`);

@@ -7,7 +7,16 @@ import { policyRcdSteps, systemdGeneratorStep } from './internal-steps.js';
 import { lxcConfigFiles } from './lxc-config.js';
 import { earlyPackages, packageFlow } from './packages.js';
 import { errorAt, fieldRenderer, type FieldRenderer } from './render.js';
-import type { ActionStep, CustomizeStep, GeneratorStep, LxcTargetPlan, Plan, RepositoriesStep, SourceStep, TargetKind } from './types.js';
+import type {
+  ActionStep,
+  CustomizeStep,
+  GeneratorStep,
+  LxcTargetPlan,
+  Plan,
+  RepositoriesStep,
+  SourceStep,
+  TargetKind,
+} from './types.js';
 
 export { compatLevels, MAX_COMPAT_LEVEL } from './lxc-config.js';
 export { DEFAULT_ENVIRONMENT } from './environment.js';
@@ -88,7 +97,11 @@ function sourceStep(def: ResolvedDefinition, render: FieldRenderer): SourceStep 
   return { kind: 'source', name: 'source', downloader: src.downloader, source: src, early: earlyPackages(def) };
 }
 
-function repositoriesStep(def: ResolvedDefinition, render: FieldRenderer, manager: string | undefined): RepositoriesStep | undefined {
+function repositoriesStep(
+  def: ResolvedDefinition,
+  render: FieldRenderer,
+  manager: string | undefined,
+): RepositoriesStep | undefined {
   const repos = (def.packages?.repositories ?? []).flatMap((r, i) => {
     if (!matchesFilters(r, def, PHASE_MASKS.repositories)) return [];
     const out = { ...r, url: render(r.url, `packages.repositories[${i}].url`) };
@@ -128,7 +141,11 @@ function generatorSteps(loaded: LoadedDefinition, render: FieldRenderer, targets
   (def.files ?? []).forEach((f, i) => {
     if (!matchesFilters(f, def, PHASE_MASKS.files)) return;
     if (targets.includes('lxc') && VM_ONLY_GENERATORS.has(f.generator)) {
-      throw errorAt(loaded, `files[${i}]`, `the ${f.generator} generator is for virtual machines and LXC images do not support it; limit the entry with types: [vm]`);
+      throw errorAt(
+        loaded,
+        `files[${i}]`,
+        `the ${f.generator} generator is for virtual machines and LXC images do not support it; limit the entry with types: [vm]`,
+      );
     }
     const entry = { ...f };
     if (f.pongo) {
@@ -136,7 +153,13 @@ function generatorSteps(loaded: LoadedDefinition, render: FieldRenderer, targets
       if (f.content !== undefined) entry.content = render(f.content, `files[${i}].content`);
       if (f.source !== undefined) entry.source = render(f.source, `files[${i}].source`);
     }
-    out.push({ kind: 'generator', name: `files[${i}].${f.generator}`, generator: f.generator, entry, origin: `files[${i}]` });
+    out.push({
+      kind: 'generator',
+      name: `files[${i}].${f.generator}`,
+      generator: f.generator,
+      entry,
+      origin: `files[${i}]`,
+    });
   });
   return out;
 }

@@ -31,7 +31,14 @@ export function lxcConfigFiles(def: ResolvedDefinition, render: FieldRenderer): 
   const files = new Map<string, string>();
   (def.targets?.lxc?.config ?? []).forEach((entry, i) => {
     if (!matchesFilters(entry, def, PHASE_MASKS.lxcConfig)) return;
-    const kinds = entry.type === 'all' ? ['config', 'config-user'] : entry.type === 'system' ? ['config'] : entry.type === 'user' ? ['config-user'] : [];
+    const kinds =
+      entry.type === 'all'
+        ? ['config', 'config-user']
+        : entry.type === 'system'
+          ? ['config']
+          : entry.type === 'user'
+            ? ['config-user']
+            : [];
     if (kinds.length === 0) return;
     let content = render(entry.content ?? '', `targets.lxc.config[${i}].content`);
     if (!content.endsWith('\n')) content += '\n';

@@ -37,10 +37,13 @@ export function normalSets(def: ResolvedDefinition): IndexedSet[] {
   return out;
 }
 
-const sameFlags = (a: string[] | undefined, b: string[] | undefined): boolean => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+const sameFlags = (a: string[] | undefined, b: string[] | undefined): boolean =>
+  JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
 /** Consecutive sets with the same action and identical flags become one command (order kept). */
-export function mergeSets(sets: IndexedSet[]): Array<{ action: 'install' | 'remove'; flags: string[]; packages: string[]; origin: string[] }> {
+export function mergeSets(
+  sets: IndexedSet[],
+): Array<{ action: 'install' | 'remove'; flags: string[]; packages: string[]; origin: string[] }> {
   const out: Array<{ action: 'install' | 'remove'; flags: string[]; packages: string[]; origin: string[] }> = [];
   for (const { set, path } of sets) {
     const last = out[out.length - 1];
@@ -69,7 +72,12 @@ export function packageFlow(def: ResolvedDefinition, mgr: PackageManagerSpec | u
   const sets = normalSets(def);
   const update = def.packages?.update ?? false;
   if (!mgr || (sets.length === 0 && !update)) return { sets: [] };
-  const step = (name: string, phase: PackageCommandStep['phase'], argv: string[], origin?: string[]): PackageCommandStep =>
+  const step = (
+    name: string,
+    phase: PackageCommandStep['phase'],
+    argv: string[],
+    origin?: string[],
+  ): PackageCommandStep =>
     origin ? { kind: 'packages', name, phase, argv, origin } : { kind: 'packages', name, phase, argv };
   const flow: PackageFlow = { sets: [] };
   if (mgr.refresh) flow.refresh = step('packages.refresh', 'refresh', [...mgr.refresh]);
@@ -77,7 +85,9 @@ export function packageFlow(def: ResolvedDefinition, mgr: PackageManagerSpec | u
   const counters = { install: 0, remove: 0 };
   for (const m of mergeSets(sets)) {
     const base = m.action === 'install' ? mgr.install : mgr.remove;
-    flow.sets.push(step(`packages.${m.action}[${counters[m.action]++}]`, m.action, [...base, ...m.flags, ...m.packages], m.origin));
+    flow.sets.push(
+      step(`packages.${m.action}[${counters[m.action]++}]`, m.action, [...base, ...m.flags, ...m.packages], m.origin),
+    );
   }
   if (def.packages?.cleanup && mgr.clean) flow.clean = step('packages.clean', 'clean', [...mgr.clean]);
   return flow;

@@ -19,8 +19,14 @@ export function fieldRenderer(loaded: LoadedDefinition): FieldRenderer {
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const node = map?.scalars.get(path);
-      const pos = node ? (e.inOutput ? node.pos : node.posAt(e.offset)) : (map?.positions.get(path) ?? { file: loaded.file, line: 1, col: 1 });
-      throw new DefinitionError([{ file: pos.file, line: pos.line, col: pos.col, path, message: `template error: ${e.message}` }]);
+      const pos = node
+        ? e.inOutput
+          ? node.pos
+          : node.posAt(e.offset)
+        : (map?.positions.get(path) ?? { file: loaded.file, line: 1, col: 1 });
+      throw new DefinitionError([
+        { file: pos.file, line: pos.line, col: pos.col, path, message: `template error: ${e.message}` },
+      ]);
     }
   };
 }

@@ -1,4 +1,11 @@
-import type { ActionEntry, FileEntry, Repository, ResolvedDefinition, SourceSection, Trigger } from '../definition/types.js';
+import type {
+  ActionEntry,
+  FileEntry,
+  Repository,
+  ResolvedDefinition,
+  SourceSection,
+  Trigger,
+} from '../definition/types.js';
 
 /**
  * The resolved build: what `kiln plan` prints and exactly what `kiln build`

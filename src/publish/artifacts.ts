@@ -1,4 +1,4 @@
-import type { ArtifactRecord, BuildRecord } from '../build/record.js';
+import type { ArtifactRecord, BuildRecord } from '../pipeline/record.js';
 
 export type ArtifactRole = 'lxc.rootfs' | 'lxc.meta' | 'incus.meta' | 'squashfs' | 'unified';
 
@@ -12,7 +12,10 @@ const DEFAULT_NAMES: Record<ArtifactRole, string[]> = {
 };
 
 export function findArtifact(record: BuildRecord, role: ArtifactRole): ArtifactRecord | undefined {
-  return record.artifacts.find((a) => a.role === role) ?? record.artifacts.find((a) => !a.role && DEFAULT_NAMES[role].includes(a.name));
+  return (
+    record.artifacts.find((a) => a.role === role) ??
+    record.artifacts.find((a) => !a.role && DEFAULT_NAMES[role].includes(a.name))
+  );
 }
 
 /**
@@ -21,7 +24,10 @@ export function findArtifact(record: BuildRecord, role: ArtifactRole): ArtifactR
  * count for it.
  */
 export function hasLxcPair(record: BuildRecord): boolean {
-  return findArtifact(record, 'lxc.rootfs')?.name === 'rootfs.tar.xz' && findArtifact(record, 'lxc.meta')?.name === 'meta.tar.xz';
+  return (
+    findArtifact(record, 'lxc.rootfs')?.name === 'rootfs.tar.xz' &&
+    findArtifact(record, 'lxc.meta')?.name === 'meta.tar.xz'
+  );
 }
 
 /** The rootfs tarball as a simplestreams `root.tar.xz` item: only when it is xz. */
@@ -31,7 +37,13 @@ export function rootXz(record: BuildRecord): ArtifactRecord | undefined {
 }
 
 /** What a client can do with a build. */
-export function buildFormats(record: BuildRecord): { lxc: boolean; incus: boolean; squashfs: boolean; rootxz: boolean; unified: boolean } {
+export function buildFormats(record: BuildRecord): {
+  lxc: boolean;
+  incus: boolean;
+  squashfs: boolean;
+  rootxz: boolean;
+  unified: boolean;
+} {
   const has = (r: ArtifactRole) => findArtifact(record, r) !== undefined;
   const incusMeta = has('incus.meta');
   return {

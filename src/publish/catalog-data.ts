@@ -38,7 +38,12 @@ export function renderCatalogData(products: Map<string, PublishedBuild[]>, now: 
     if (!b) continue;
     const r = b.record;
     const f = buildFormats(r);
-    const formats = [f.lxc && 'lxc', f.squashfs && 'squashfs', f.rootxz && 'root.tar.xz', f.unified && 'unified'].filter((x): x is string => typeof x === 'string');
+    const formats = [
+      f.lxc && 'lxc',
+      f.squashfs && 'squashfs',
+      f.rootxz && 'root.tar.xz',
+      f.unified && 'unified',
+    ].filter((x): x is string => typeof x === 'string');
     const fingerprints: Record<string, string> = {};
     for (const [k, v] of Object.entries(r.fingerprints)) if (typeof v === 'string') fingerprints[k] = v;
     out.push({

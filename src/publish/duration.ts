@@ -15,7 +15,9 @@ export function parseDuration(text: string, what: string): number {
     pos = re.lastIndex;
   }
   if (pos === 0 || pos !== t.length) {
-    throw new KilnError(`${what}: '${text}' is not a duration; use a number with a unit (ms, s, m, h, d, w), e.g. 6h, 90m, 1h30m, or 0`);
+    throw new KilnError(
+      `${what}: '${text}' is not a duration; use a number with a unit (ms, s, m, h, d, w), e.g. 6h, 90m, 1h30m, or 0`,
+    );
   }
   return total;
 }

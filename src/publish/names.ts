@@ -1,5 +1,5 @@
 import { KilnError } from '../util/errors.js';
-import type { BuildRecord, ProductId } from '../build/record.js';
+import type { BuildRecord, ProductId } from '../pipeline/record.js';
 
 /**
  * A product name part becomes a directory name, a field of the `;`-separated
@@ -11,16 +11,25 @@ const PART = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
 const SERIAL = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/;
 
 export function checkProduct(p: ProductId, where: string): void {
-  for (const [field, value] of Object.entries({ distribution: p.distribution, release: p.release, arch: p.arch, variant: p.variant })) {
+  for (const [field, value] of Object.entries({
+    distribution: p.distribution,
+    release: p.release,
+    arch: p.arch,
+    variant: p.variant,
+  })) {
     if (typeof value !== 'string' || !PART.test(value)) {
-      throw new KilnError(`${where}: product ${field} '${String(value)}' is not allowed; use letters, digits and '_.+-', starting with a letter or digit`);
+      throw new KilnError(
+        `${where}: product ${field} '${String(value)}' is not allowed; use letters, digits and '_.+-', starting with a letter or digit`,
+      );
     }
   }
 }
 
 export function checkSerial(serial: string, where: string): void {
   if (typeof serial !== 'string' || !SERIAL.test(serial)) {
-    throw new KilnError(`${where}: serial '${String(serial)}' is not allowed; use letters, digits and '_.:+-' (default format YYYYMMDD_HH:MM)`);
+    throw new KilnError(
+      `${where}: serial '${String(serial)}' is not allowed; use letters, digits and '_.:+-' (default format YYYYMMDD_HH:MM)`,
+    );
   }
 }
 
@@ -61,5 +70,7 @@ export function compareSerials(a: string, b: string): number {
  * Archlinux, openwrt -> Openwrt).
  */
 export function streamOsName(distribution: string): string {
-  return distribution.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase());
+  return distribution
+    .toLowerCase()
+    .replace(/(^|[^a-z])([a-z])/g, (_, before: string, letter: string) => before + letter.toUpperCase());
 }

@@ -1,7 +1,7 @@
 import { readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { KilnError } from '../util/errors.js';
-import type { ProductId } from '../build/record.js';
+import type { ProductId } from '../pipeline/record.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
 import { readPruneState, writePruneState, type PendingDeletion } from './prune-state.js';
 import { regenerateIndexesLocked, removeLeftovers } from './regenerate.js';
@@ -48,7 +48,8 @@ async function removeEmptyParents(tree: string, rel: string): Promise<void> {
  * run deletes them. The pending deletions live in `.kiln/prune.json`.
  */
 export async function pruneTree(opts: PruneOptions): Promise<PruneResult> {
-  if (!Number.isInteger(opts.keep) || opts.keep < 1) throw new KilnError(`--keep ${opts.keep}: keep at least 1 build per product`);
+  if (!Number.isInteger(opts.keep) || opts.keep < 1)
+    throw new KilnError(`--keep ${opts.keep}: keep at least 1 build per product`);
   if (!(opts.graceMs >= 0)) throw new KilnError(`--grace: must not be negative`);
   const sink = opts.sink ?? nullSink;
   const tree = resolve(opts.tree);

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { KilnError } from '../util/errors.js';
 import { log, nullSink, type EventSink } from '../util/events.js';
 import { fsyncDir, writeFileAtomic } from './atomic-write.js';
@@ -21,9 +21,10 @@ export interface PublishOptions {
   sink?: EventSink;
 }
 
-
 function sameFingerprints(a: BuildRecord, b: BuildRecord): boolean {
-  const keys = new Set([...Object.keys(a.fingerprints), ...Object.keys(b.fingerprints)]) as Set<keyof BuildRecord['fingerprints']>;
+  const keys = new Set([...Object.keys(a.fingerprints), ...Object.keys(b.fingerprints)]) as Set<
+    keyof BuildRecord['fingerprints']
+  >;
   return [...keys].every((k) => a.fingerprints[k] === b.fingerprints[k]);
 }
 
@@ -47,7 +48,9 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
   if (await pathExists(ownRecordFile)) {
     const onDisk = parseBuildRecord(await readFile(ownRecordFile, 'utf8'), ownRecordFile);
     if (buildRelDir(onDisk) !== buildRelDir(opts.record)) {
-      throw new KilnError(`${ownRecordFile}: names ${buildRelDir(onDisk)}, but the build being published is ${buildRelDir(opts.record)}`);
+      throw new KilnError(
+        `${ownRecordFile}: names ${buildRelDir(onDisk)}, but the build being published is ${buildRelDir(opts.record)}`,
+      );
     }
   }
   await mkdir(tree, { recursive: true });
@@ -58,7 +61,9 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
 
   return withTreeLock(tree, sink, async () => {
     if (await pathExists(finalDir)) {
-      throw new KilnError(`${finalDir}: build ${opts.record.serial} is already published; a published build is never replaced, use a new serial`);
+      throw new KilnError(
+        `${finalDir}: build ${opts.record.serial} is already published; a published build is never replaced, use a new serial`,
+      );
     }
     await mkdir(productDir, { recursive: true });
     // Staging happens only under the lock, so hidden directories here belong to killed publishers.
@@ -69,8 +74,12 @@ export async function publishBuild(opts: PublishOptions): Promise<{ dir: string 
       record = await verifyStagedBuild(hidden, opts.record, sink);
       // The build's own build.json stays as written unless it lacks the
       // record or a fingerprint computed here.
-      const onDisk = await readFile(join(hidden, 'build.json'), 'utf8').then((t) => parseBuildRecord(t, join(hidden, 'build.json')), () => undefined);
-      if (!onDisk || !sameFingerprints(onDisk, record)) await writeFileAtomic(join(hidden, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+      const onDisk = await readFile(join(hidden, 'build.json'), 'utf8').then(
+        (t) => parseBuildRecord(t, join(hidden, 'build.json')),
+        () => undefined,
+      );
+      if (!onDisk || !sameFingerprints(onDisk, record))
+        await writeFileAtomic(join(hidden, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
       await rename(hidden, finalDir);
     } catch (e) {
       if (copied) await rm(hidden, { recursive: true, force: true });

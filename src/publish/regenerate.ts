@@ -77,5 +77,9 @@ export async function regenerateIndexesLocked(tree: string, sink: EventSink, now
   }
   await writeFileAtomic(catalogFile(tree), `${JSON.stringify(catalog)}\n`);
   await fsyncDir(tree);
-  log(sink, 'info', `indexes of ${tree}: ${products.size} products, ${[...products.values()].reduce((n, l) => n + l.length, 0)} builds`);
+  log(
+    sink,
+    'info',
+    `indexes of ${tree}: ${products.size} products, ${[...products.values()].reduce((n, l) => n + l.length, 0)} builds`,
+  );
 }

@@ -1,4 +1,4 @@
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { findArtifact, rootXz, type ArtifactRole } from './artifacts.js';
 import { serialHasDate } from './names.js';
 import type { PublishedBuild } from './tree-scan.js';
@@ -66,13 +66,17 @@ export function assignAliases(products: Map<string, PublishedBuild[]>): Map<stri
     for (const a of aliases) {
       const slot = `${r.product.arch}\0${a}`;
       const current = owner.get(slot);
-      if (current === undefined || (r.product.variant === 'default' && !current.endsWith(':default'))) owner.set(slot, key);
+      if (current === undefined || (r.product.variant === 'default' && !current.endsWith(':default')))
+        owner.set(slot, key);
     }
   }
   const out = new Map<string, string[]>();
   for (const [key, aliases] of wanted) {
     const arch = products.get(key)![0]!.record.product.arch;
-    out.set(key, aliases.filter((a) => owner.get(`${arch}\0${a}`) === key));
+    out.set(
+      key,
+      aliases.filter((a) => owner.get(`${arch}\0${a}`) === key),
+    );
   }
   return out;
 }
@@ -93,13 +97,19 @@ function versionItems(b: PublishedBuild): Record<string, StreamItem> {
   const items: Record<string, StreamItem> = {};
   const fp = b.record.fingerprints;
   const xz = rootXz(b.record);
-  const root: StreamItem | undefined = xz && { ftype: 'root.tar.xz', path: `${b.relDir}/${xz.name}`, sha256: xz.sha256, size: xz.size };
+  const root: StreamItem | undefined = xz && {
+    ftype: 'root.tar.xz',
+    path: `${b.relDir}/${xz.name}`,
+    sha256: xz.sha256,
+    size: xz.size,
+  };
   const squash = item(b, 'squashfs', 'squashfs');
   const meta = item(b, 'incus.meta', 'incus.tar.xz');
   if (meta && (root || squash)) {
     const combined: Partial<StreamItem> = {};
     if (root && fp.combined_rootxz_sha256) combined.combined_rootxz_sha256 = fp.combined_rootxz_sha256;
-    if (root && (fp.combined_sha256 ?? fp.combined_rootxz_sha256)) combined.combined_sha256 = fp.combined_sha256 ?? fp.combined_rootxz_sha256;
+    if (root && (fp.combined_sha256 ?? fp.combined_rootxz_sha256))
+      combined.combined_sha256 = fp.combined_sha256 ?? fp.combined_rootxz_sha256;
     if (squash && fp.combined_squashfs_sha256) combined.combined_squashfs_sha256 = fp.combined_squashfs_sha256;
     items['incus.tar.xz'] = { ...meta, ...combined };
     items['lxd.tar.xz'] = { ...meta, ...combined, ftype: 'lxd.tar.xz' };
@@ -114,7 +124,10 @@ function versionItems(b: PublishedBuild): Record<string, StreamItem> {
   return items;
 }
 
-export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date): { index: StreamIndex; images: StreamImages } {
+export function renderStreams(
+  products: Map<string, PublishedBuild[]>,
+  now: Date,
+): { index: StreamIndex; images: StreamImages } {
   const updated = now.toUTCString();
   const out: Record<string, StreamProduct> = {};
   const aliases = assignAliases(products);
@@ -138,12 +151,24 @@ export function renderStreams(products: Map<string, PublishedBuild[]>, now: Date
       versions,
     };
   }
-  const images: StreamImages = { content_id: 'images', datatype: 'image-downloads', format: 'products:1.0', updated, products: out };
+  const images: StreamImages = {
+    content_id: 'images',
+    datatype: 'image-downloads',
+    format: 'products:1.0',
+    updated,
+    products: out,
+  };
   const index: StreamIndex = {
     format: 'index:1.0',
     updated,
     index: {
-      images: { datatype: 'image-downloads', path: 'streams/v1/images.json', format: 'products:1.0', updated, products: Object.keys(out) },
+      images: {
+        datatype: 'image-downloads',
+        path: 'streams/v1/images.json',
+        format: 'products:1.0',
+        updated,
+        products: Object.keys(out),
+      },
     },
   };
   return { index, images };

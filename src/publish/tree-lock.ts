@@ -26,13 +26,18 @@ export async function lockTree(tree: string, sink: EventSink = nullSink): Promis
     await mkdir(stateDir(tree), { recursive: true });
     await (await open(file, 'a', 0o644)).close();
   } catch (e) {
-    throw new KilnError(`cannot create ${file}: ${(e as Error).message}; kiln keeps its lock and state in DIR/.kiln and needs write access to the tree`);
+    throw new KilnError(
+      `cannot create ${file}: ${(e as Error).message}; kiln keeps its lock and state in DIR/.kiln and needs write access to the tree`,
+    );
   }
   const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const waitingNote = setTimeout(() => log(sink, 'info', `waiting for the lock on ${tree} (another kiln publisher is running)`), 1000);
+  const waitingNote = setTimeout(
+    () => log(sink, 'info', `waiting for the lock on ${tree} (another kiln publisher is running)`),
+    1000,
+  );
   let onData: ((d: Buffer) => void) | undefined;
   let onClose: ((code: number | null) => void) | undefined;
   try {

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { KilnError } from '../util/errors.js';
 import { log, type EventSink } from '../util/events.js';
 import { buildRelDir, checkProduct, checkSerial, compareSerials, productKey } from './names.js';
@@ -37,7 +37,14 @@ export function parseBuildRecord(text: string, file: string): BuildRecord {
   checkProduct(record.product, file);
   checkSerial(record.serial, file);
   for (const a of record.artifacts) {
-    if (!isObject(a) || typeof a.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(a.name) || typeof a.size !== 'number' || typeof a.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(a.sha256)) {
+    if (
+      !isObject(a) ||
+      typeof a.name !== 'string' ||
+      !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(a.name) ||
+      typeof a.size !== 'number' ||
+      typeof a.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(a.sha256)
+    ) {
       throw new KilnError(`${file}: artifact ${JSON.stringify(a)} needs a plain file name, a size and a sha256`);
     }
   }
@@ -49,7 +56,10 @@ export function parseBuildRecord(text: string, file: string): BuildRecord {
 async function listDirs(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw e;
@@ -79,7 +89,11 @@ export async function listBuildDirs(tree: string): Promise<string[]> {
  * and serial name, and every artifact it lists is there with its recorded
  * size (hashes were checked when it was published).
  */
-export async function readCompleteBuild(tree: string, relDir: string, sink: EventSink): Promise<PublishedBuild | undefined> {
+export async function readCompleteBuild(
+  tree: string,
+  relDir: string,
+  sink: EventSink,
+): Promise<PublishedBuild | undefined> {
   const dir = join(tree, relDir);
   let text: string;
   try {
@@ -117,7 +131,10 @@ export async function readCompleteBuild(tree: string, relDir: string, sink: Even
 }
 
 /** Complete builds of the tree, grouped by product key, newest first. */
-export async function scanTree(tree: string, opts: { exclude?: Set<string>; sink: EventSink }): Promise<Map<string, PublishedBuild[]>> {
+export async function scanTree(
+  tree: string,
+  opts: { exclude?: Set<string>; sink: EventSink },
+): Promise<Map<string, PublishedBuild[]>> {
   const byProduct = new Map<string, PublishedBuild[]>();
   for (const rel of await listBuildDirs(tree)) {
     if (opts.exclude?.has(rel)) continue;

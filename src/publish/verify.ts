@@ -1,6 +1,6 @@
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildRecord } from '../build/record.js';
+import type { BuildRecord } from '../pipeline/record.js';
 import { KilnError } from '../util/errors.js';
 import type { EventSink } from '../util/events.js';
 import { findArtifact } from './artifacts.js';
@@ -12,7 +12,10 @@ export function parseSha256Sums(text: string, file: string): Map<string, string>
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
-    if (!m || m[2]!.includes('/')) throw new KilnError(`${file}:${i + 1}: not a 'SHA256  NAME' line for a file of this directory: ${JSON.stringify(line)}`);
+    if (!m || m[2]!.includes('/'))
+      throw new KilnError(
+        `${file}:${i + 1}: not a 'SHA256  NAME' line for a file of this directory: ${JSON.stringify(line)}`,
+      );
     sums.set(m[2]!, m[1]!.toLowerCase());
   });
   return sums;
@@ -47,7 +50,10 @@ export async function verifyStagedBuild(dir: string, record: BuildRecord, sink: 
   let total = 0;
   for (const n of names) {
     const st = await stat(join(dir, n)).catch(() => undefined);
-    if (!st?.isFile()) throw new KilnError(`${join(dir, n)}: listed in ${sums.has(n) ? 'SHA256SUMS' : 'build.json'} but not a file in the build directory`);
+    if (!st?.isFile())
+      throw new KilnError(
+        `${join(dir, n)}: listed in ${sums.has(n) ? 'SHA256SUMS' : 'build.json'} but not a file in the build directory`,
+      );
     total += st.size;
   }
   let done = 0;
@@ -60,12 +66,14 @@ export async function verifyStagedBuild(dir: string, record: BuildRecord, sink: 
     done += (await stat(file)).size;
     sink.emit({ type: 'progress', task: 'verify', done, total, unit: 'bytes' });
     const listed = sums.get(n);
-    if (listed !== undefined && listed !== hash) throw new KilnError(`${file}: sha256 ${hash} does not match SHA256SUMS (${listed}); the build is corrupt`);
+    if (listed !== undefined && listed !== hash)
+      throw new KilnError(`${file}: sha256 ${hash} does not match SHA256SUMS (${listed}); the build is corrupt`);
   }
   for (const a of record.artifacts) {
     if (a.name === 'build.json') continue;
     const file = join(dir, a.name);
-    if (actual.get(a.name) !== a.sha256.toLowerCase()) throw new KilnError(`${file}: sha256 ${actual.get(a.name)} does not match build.json (${a.sha256})`);
+    if (actual.get(a.name) !== a.sha256.toLowerCase())
+      throw new KilnError(`${file}: sha256 ${actual.get(a.name)} does not match build.json (${a.sha256})`);
     const size = (await stat(file)).size;
     if (size !== a.size) throw new KilnError(`${file}: size ${size} does not match build.json (${a.size})`);
   }

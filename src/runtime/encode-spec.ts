@@ -34,7 +34,8 @@ export function encodeSpec(spec: RunSpec, parentPid: number): Buffer {
 
   const parts: Buffer[] = [];
   for (const [key, value] of records) {
-    if (value.includes('\0')) throw new KilnError(`run spec: ${key} contains a NUL byte: ${JSON.stringify(value.slice(0, 60))}`);
+    if (value.includes('\0'))
+      throw new KilnError(`run spec: ${key} contains a NUL byte: ${JSON.stringify(value.slice(0, 60))}`);
     parts.push(Buffer.from(`${key}=${value}\0`, 'utf8'));
   }
   parts.push(Buffer.from('end=\0'));

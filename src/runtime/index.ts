@@ -71,11 +71,21 @@ export async function runInContainer(spec: RunSpec): Promise<RunResult> {
     const durationMs = Date.now() - started;
     const end = report.end;
     if (end === undefined || end === 'error') {
-      const why = report.errors[0] ?? (status.signal ? `the runtime was killed by ${status.signal}` : `the runtime exited with ${status.code}`);
-      throw new KilnError(`container on ${spec.rootfs}: ${why}`, { details: [...report.errors.slice(1), ...tail.finish().slice(-10)] });
+      const why =
+        report.errors[0] ??
+        (status.signal ? `the runtime was killed by ${status.signal}` : `the runtime exited with ${status.code}`);
+      throw new KilnError(`container on ${spec.rootfs}: ${why}`, {
+        details: [...report.errors.slice(1), ...tail.finish().slice(-10)],
+      });
     }
     const warnings = [...report.warnings, ...report.errors];
-    return { end, exitCode: exitCodeOf(end), tail: tail.finish(), durationMs, ...(warnings.length ? { warnings } : {}) };
+    return {
+      end,
+      exitCode: exitCodeOf(end),
+      tail: tail.finish(),
+      durationMs,
+      ...(warnings.length ? { warnings } : {}),
+    };
   } finally {
     spec.signal?.removeEventListener('abort', abort);
     unforward();
@@ -97,6 +107,6 @@ function forwardSignals(kill: (signal: NodeJS.Signals) => boolean): () => void {
   };
   for (const [sig, h] of Object.entries(handlers)) process.on(sig as NodeJS.Signals, h);
   return () => {
-    for (const [sig, h] of Object.entries(handlers)) process.off(sig as NodeJS.Signals, h);
+    for (const [sig, h] of Object.entries(handlers)) process.off(sig, h);
   };
 }

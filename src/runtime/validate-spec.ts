@@ -21,7 +21,8 @@ export function validateSpec(spec: RunSpec): void {
   }
   if (!isDir(spec.rootfs)) throw new KilnError(`rootfs ${spec.rootfs}: not a directory`);
   if (path.resolve(spec.rootfs) === '/') throw new KilnError('rootfs /: the host root cannot be a container root');
-  if (spec.cwd !== undefined && !spec.cwd.startsWith('/')) throw new KilnError(`working directory ${spec.cwd}: must be an absolute path inside the container`);
+  if (spec.cwd !== undefined && !spec.cwd.startsWith('/'))
+    throw new KilnError(`working directory ${spec.cwd}: must be an absolute path inside the container`);
   if (spec.network !== undefined && spec.network !== 'host' && spec.network !== 'none') {
     throw new KilnError(`network '${String(spec.network)}': allowed values are host and none`);
   }
@@ -32,7 +33,8 @@ export function validateSpec(spec: RunSpec): void {
     const upper = path.resolve(spec.overlay.upperDir);
     // overlayfs splits its options on ',' and its layer lists on ':'.
     for (const p of [upper, path.resolve(spec.rootfs)]) {
-      if (/[,:\\]/.test(p)) throw new KilnError(`overlay: path ${p} contains ',', ':' or '\\', which overlayfs cannot take`);
+      if (/[,:\\]/.test(p))
+        throw new KilnError(`overlay: path ${p} contains ',', ':' or '\\', which overlayfs cannot take`);
     }
     const root = path.resolve(spec.rootfs);
     if (upper === root || upper.startsWith(`${root}/`) || root.startsWith(`${upper}/`)) {
@@ -45,7 +47,8 @@ export function validateSpec(spec: RunSpec): void {
     } catch {
       throw new KilnError(`bind mount source ${b.source}: does not exist`);
     }
-    if (!b.target.startsWith('/')) throw new KilnError(`bind mount target ${b.target}: must be an absolute path inside the container`);
+    if (!b.target.startsWith('/'))
+      throw new KilnError(`bind mount target ${b.target}: must be an absolute path inside the container`);
   }
   const limits = spec.limits ?? {};
   for (const [name, v] of Object.entries(limits)) {
@@ -53,14 +56,16 @@ export function validateSpec(spec: RunSpec): void {
       throw new KilnError(`limit ${name}: must be a positive number, got ${String(v)}`);
     }
   }
-  if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) throw new KilnError(`timeout ${spec.timeoutMs} ms: must be positive`);
+  if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0))
+    throw new KilnError(`timeout ${spec.timeoutMs} ms: must be positive`);
   if (spec.userns) {
     const lines = [...spec.userns.uidMap, ...spec.userns.gidMap];
     if (spec.userns.uidMap.length === 0 || spec.userns.gidMap.length === 0) {
       throw new KilnError('user namespace: both uidMap and gidMap need at least one line');
     }
     for (const l of lines) {
-      if (!MAP_LINE.test(l)) throw new KilnError(`user namespace map line '${l}': expected 'inside outside count', e.g. '0 100000 65536'`);
+      if (!MAP_LINE.test(l))
+        throw new KilnError(`user namespace map line '${l}': expected 'inside outside count', e.g. '0 100000 65536'`);
     }
     checkReachable(path.resolve(spec.rootfs), spec.userns.uidMap);
     if (spec.overlay) checkReachable(path.dirname(path.resolve(spec.overlay.upperDir)), spec.userns.uidMap);

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CatalogData, CatalogProduct } from '../publish/index.js';
-import { baseUrl, containerName, launchCommand, lxcCreateCommand, remoteAddCommand, type PublicAddress } from './client-commands.js';
+import {
+  baseUrl,
+  containerName,
+  launchCommand,
+  lxcCreateCommand,
+  remoteAddCommand,
+  type PublicAddress,
+} from './client-commands.js';
 import { escapeHtml, hrefFor, humanSize } from './html.js';
 
 /** Live filtering; without JavaScript the form filters on the server (`?q=`). */
@@ -56,7 +63,18 @@ export interface CatalogContext {
 }
 
 export function searchText(p: CatalogProduct): string {
-  return [p.distribution, p.release, p.arch, p.variant, p.os, p.releaseTitle, p.description, p.latest.serial, ...p.aliases, ...p.latest.formats]
+  return [
+    p.distribution,
+    p.release,
+    p.arch,
+    p.variant,
+    p.os,
+    p.releaseTitle,
+    p.description,
+    p.latest.serial,
+    ...p.aliases,
+    ...p.latest.formats,
+  ]
     .join(' ')
     .toLowerCase();
 }
@@ -76,17 +94,29 @@ function renderProduct(p: CatalogProduct, ctx: CatalogContext): string {
   const name = containerName(p);
   const prefix = ctx.address.prefix;
   const files = p.latest.artifacts
-    .map((a) => `<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/${a.name}`))}">${escapeHtml(a.name)}</a> <span class="size">${humanSize(a.size)}</span></li>`)
-    .concat([`<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/SHA256SUMS`))}">SHA256SUMS</a></li>`, `<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/build.json`))}">build.json</a></li>`])
+    .map(
+      (a) =>
+        `<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/${a.name}`))}">${escapeHtml(a.name)}</a> <span class="size">${humanSize(a.size)}</span></li>`,
+    )
+    .concat([
+      `<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/SHA256SUMS`))}">SHA256SUMS</a></li>`,
+      `<li><a href="${escapeHtml(hrefFor(prefix, `${p.latest.path}/build.json`))}">build.json</a></li>`,
+    ])
     .join('');
   const commands: string[] = [];
   if (p.latest.formats.includes('lxc')) {
-    commands.push(`<p>LXC:</p><pre><code class="cmd lxc-create">${escapeHtml(lxcCreateCommand(p, ctx.address, { wgetrc: ctx.wgetrc, name }))}</code></pre>`);
+    commands.push(
+      `<p>LXC:</p><pre><code class="cmd lxc-create">${escapeHtml(lxcCreateCommand(p, ctx.address, { wgetrc: ctx.wgetrc, name }))}</code></pre>`,
+    );
   }
   const alias = p.aliases[0];
   if (alias) {
-    commands.push(`<p>Incus:</p><pre><code class="cmd incus-launch">${escapeHtml(launchCommand('incus', alias, name))}</code></pre>`);
-    commands.push(`<p>LXD:</p><pre><code class="cmd lxc-launch">${escapeHtml(launchCommand('lxc', alias, name))}</code></pre>`);
+    commands.push(
+      `<p>Incus:</p><pre><code class="cmd incus-launch">${escapeHtml(launchCommand('incus', alias, name))}</code></pre>`,
+    );
+    commands.push(
+      `<p>LXD:</p><pre><code class="cmd lxc-launch">${escapeHtml(launchCommand('lxc', alias, name))}</code></pre>`,
+    );
   }
   return `<article class="product" id="${escapeHtml(id)}" data-product="${escapeHtml(id)}" data-search="${escapeHtml(searchText(p))}">
 <h2>${escapeHtml(p.os)} ${escapeHtml(p.releaseTitle)} <small>${escapeHtml(p.arch)} (${escapeHtml(p.variant)})</small></h2>
@@ -112,7 +142,9 @@ export function renderCatalogPage(data: CatalogData, ctx: CatalogContext): strin
     `<p>LXC (<code>lxc-create -t download</code>) uses <code>--server ${escapeHtml(`${a.host}:${a.port}${a.prefix}`)}</code>${ctx.wgetrc ? `; on this machine <code>WGETRC=${escapeHtml(ctx.wgetrc)}</code> makes wget trust the server's local CA (<code>${escapeHtml(ctx.caPath ?? '')}</code>)` : ''}.</p>`,
     `<p>Incus:</p><pre><code class="cmd incus-remote">${escapeHtml(remoteAddCommand('incus', a))}</code></pre>`,
     `<p>LXD:</p><pre><code class="cmd lxc-remote">${escapeHtml(remoteAddCommand('lxc', a))}</code></pre>`,
-    ctx.caPath ? `<p>The Incus/LXD client and daemon must trust the CA certificate (for example with <code>SSL_CERT_FILE=${escapeHtml(ctx.caPath)}</code> for the client).</p>` : '',
+    ctx.caPath
+      ? `<p>The Incus/LXD client and daemon must trust the CA certificate (for example with <code>SSL_CERT_FILE=${escapeHtml(ctx.caPath)}</code> for the client).</p>`
+      : '',
   ].join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -32,16 +32,37 @@ export function baseUrl(a: PublicAddress): string {
 }
 
 export function containerName(p: ProductName): string {
-  return `${p.distribution}-${p.release}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'c1';
+  return (
+    `${p.distribution}-${p.release}`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'c1'
+  );
 }
 
 /** The exact `lxc-create -t download` line; WGETRC points wget at the local CA when there is one. */
-export function lxcCreateCommand(p: ProductName, a: PublicAddress, opts: { wgetrc?: string; name?: string } = {}): string {
+export function lxcCreateCommand(
+  p: ProductName,
+  a: PublicAddress,
+  opts: { wgetrc?: string; name?: string } = {},
+): string {
   const parts = [
     ...(opts.wgetrc ? [`WGETRC=${shellQuote(opts.wgetrc)}`] : []),
-    'lxc-create', '-n', shellQuote(opts.name ?? containerName(p)), '-t', 'download', '--',
-    '--server', shellQuote(lxcServerArg(a)),
-    '-d', p.distribution, '-r', p.release, '-a', p.arch,
+    'lxc-create',
+    '-n',
+    shellQuote(opts.name ?? containerName(p)),
+    '-t',
+    'download',
+    '--',
+    '--server',
+    shellQuote(lxcServerArg(a)),
+    '-d',
+    p.distribution,
+    '-r',
+    p.release,
+    '-a',
+    p.arch,
   ];
   if (p.variant !== 'default') parts.push('--variant', p.variant);
   return parts.join(' ');

@@ -5,11 +5,19 @@ import { escapeHtml, hrefFor, humanSize } from './html.js';
 const MAX_ENTRIES = 5000;
 
 /** A plain HTML listing of a tree directory; hidden entries and symlinks leading out of the tree or into hidden places are left out. */
-export async function renderDirListing(rootReal: string, dirPath: string, rel: string, prefix: string): Promise<string> {
-  const entries = (await readdir(dirPath, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).slice(0, MAX_ENTRIES);
+export async function renderDirListing(
+  rootReal: string,
+  dirPath: string,
+  rel: string,
+  prefix: string,
+): Promise<string> {
+  const entries = (await readdir(dirPath, { withFileTypes: true }))
+    .filter((e) => !e.name.startsWith('.'))
+    .slice(0, MAX_ENTRIES);
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
   const rows: string[] = [];
-  if (rel !== '') rows.push(`<li><a href="${escapeHtml(hrefFor(prefix, rel.split('/').slice(0, -1).join('/')))}/">../</a></li>`);
+  if (rel !== '')
+    rows.push(`<li><a href="${escapeHtml(hrefFor(prefix, rel.split('/').slice(0, -1).join('/')))}/">../</a></li>`);
   for (const e of entries) {
     if (e.isSymbolicLink()) {
       const target = await realpath(join(dirPath, e.name)).catch(() => undefined);

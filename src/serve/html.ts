@@ -4,7 +4,10 @@ export function escapeHtml(s: string): string {
 
 /** An absolute URL path for tree-relative segments; `:` stays readable. */
 export function hrefFor(prefix: string, rel: string): string {
-  const enc = rel.split('/').filter(Boolean).map((s) => encodeURIComponent(s).replace(/%3A/gi, ':'));
+  const enc = rel
+    .split('/')
+    .filter(Boolean)
+    .map((s) => encodeURIComponent(s).replace(/%3A/gi, ':'));
   return `${prefix}/${enc.join('/')}`;
 }
 

@@ -37,7 +37,14 @@ export interface ServeTimeouts {
   shutdownMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: ServeTimeouts = { headersMs: 10_000, requestMs: 30_000, idleMs: 60_000, keepAliveMs: 5_000, handshakeMs: 10_000, shutdownMs: 10_000 };
+export const DEFAULT_TIMEOUTS: ServeTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  idleMs: 60_000,
+  keepAliveMs: 5_000,
+  handshakeMs: 10_000,
+  shutdownMs: 10_000,
+};
 
 export interface ServeOptions {
   tree: string;
@@ -73,7 +80,10 @@ export interface RunningServer {
 function normalizePrefix(p: string | undefined): string {
   const segs = (p ?? '').split('/').filter(Boolean);
   for (const s of segs) {
-    if (s.startsWith('.') || !/^[A-Za-z0-9_.:+-]+$/.test(s)) throw new KilnError(`--prefix '${p}': path segments may use letters, digits and '_.:+-' and must not start with '.'`);
+    if (s.startsWith('.') || !/^[A-Za-z0-9_.:+-]+$/.test(s))
+      throw new KilnError(
+        `--prefix '${p}': path segments may use letters, digits and '_.:+-' and must not start with '.'`,
+      );
   }
   return segs.length ? `/${segs.join('/')}` : '';
 }
@@ -98,7 +108,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const timeouts: ServeTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const treeAbs = resolve(opts.tree);
   const st = await stat(treeAbs).catch(() => undefined);
-  if (!st?.isDirectory()) throw new KilnError(`${treeAbs}: not a directory; give the image tree to serve (the --out of kiln build)`);
+  if (!st?.isDirectory())
+    throw new KilnError(`${treeAbs}: not a directory; give the image tree to serve (the --out of kiln build)`);
   const root = await realpath(treeAbs);
   const prefix = normalizePrefix(opts.prefix);
   const prefixSegs = prefix.split('/').filter(Boolean);
@@ -108,7 +119,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let caPath: string | undefined;
   let wgetrcPath: string | undefined;
   if (opts.cert || opts.key) {
-    if (!opts.cert || !opts.key) throw new KilnError('--cert and --key go together: give both PEM files or neither (then kiln makes a local CA)');
+    if (!opts.cert || !opts.key)
+      throw new KilnError('--cert and --key go together: give both PEM files or neither (then kiln makes a local CA)');
     cert = await readFile(opts.cert).catch(() => {
       throw new KilnError(`${opts.cert}: cannot read the certificate`);
     });
@@ -134,7 +146,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const s = await stat(file).catch(() => undefined);
     if (!s) return { generated: new Date(0).toISOString(), products: [] };
     const key = `${s.ino}:${s.size}:${s.mtimeMs}`;
-    if (catalogCache?.key !== key) catalogCache = { key, data: JSON.parse(await readFile(file, 'utf8')) as CatalogData };
+    if (catalogCache?.key !== key)
+      catalogCache = { key, data: JSON.parse(await readFile(file, 'utf8')) as CatalogData };
     return catalogCache.data;
   }
 
@@ -191,13 +204,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (segments.length === 0) {
       const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
       const report = await latestReport(root);
-      html(req, res, renderCatalogPage(await catalog(), { address: publicAddress(req, encrypted), wgetrc: wgetrcPath, caPath, query: q.slice(0, 200), ...(report ? { report } : {}) }), CATALOG_CSP);
+      html(
+        req,
+        res,
+        renderCatalogPage(await catalog(), {
+          address: publicAddress(req, encrypted),
+          wgetrc: wgetrcPath,
+          caPath,
+          query: q.slice(0, 200),
+          ...(report ? { report } : {}),
+        }),
+        CATALOG_CSP,
+      );
       return;
     }
     const key = segments.join('/');
     const cached = smallFiles.get(key, Date.now());
     if (cached) {
-      await sendFile(req, res, { buffer: cached.body }, cached.stat, { contentType: contentType(segments[segments.length - 1]!), cacheControl: cacheControlFor(cached.rel) });
+      await sendFile(req, res, { buffer: cached.body }, cached.stat, {
+        contentType: contentType(segments[segments.length - 1]!),
+        cacheControl: cacheControlFor(cached.rel),
+      });
       return;
     }
     const found = resolveInTree(root, segments);
@@ -206,7 +233,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return;
     }
     if (found.kind === 'dir') {
-      html(req, res, await renderDirListing(root, found.path, found.rel, prefix), "default-src 'none'; style-src 'unsafe-inline'");
+      html(
+        req,
+        res,
+        await renderDirListing(root, found.path, found.rel, prefix),
+        "default-src 'none'; style-src 'unsafe-inline'",
+      );
       return;
     }
     let source: FileSource = { fd: found.fd };
@@ -218,7 +250,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }
       smallFiles.set(key, source.buffer, found.stat, found.rel, Date.now());
     }
-    await sendFile(req, res, source, found.stat, { contentType: contentType(segments[segments.length - 1]!), cacheControl: cacheControlFor(found.rel) });
+    await sendFile(req, res, source, found.stat, {
+      contentType: contentType(segments[segments.length - 1]!),
+      cacheControl: cacheControlFor(found.rel),
+    });
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -236,7 +271,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     maxHeaderSize: 16 * 1024,
   };
   const httpServer = createHttpServer(serverOpts, onRequest);
-  const httpsServer = createHttpsServer({ ...serverOpts, cert, key, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2' }, onRequest);
+  const httpsServer = createHttpsServer(
+    { ...serverOpts, cert, key, handshakeTimeout: timeouts.handshakeMs, minVersion: 'TLSv1.2' },
+    onRequest,
+  );
   for (const s of [httpServer, httpsServer]) {
     s.timeout = timeouts.idleMs;
     s.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -246,12 +284,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }
       const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       const body = timeout ? 'request timeout\n' : 'bad request\n';
-      socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
     });
   }
   httpsServer.on('tlsClientError', () => undefined);
 
-  const hub = new ConnectionHub(httpServer, httpsServer, { maxConnections: opts.maxConnections ?? 512, firstByteTimeoutMs: timeouts.handshakeMs });
+  const hub = new ConnectionHub(httpServer, httpsServer, {
+    maxConnections: opts.maxConnections ?? 512,
+    firstByteTimeoutMs: timeouts.handshakeMs,
+  });
   try {
     httpsPort = await hub.listen(opts.listen.host, opts.listen.port);
   } catch (e) {
@@ -266,8 +309,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       throw new KilnError(`cannot listen on ${opts.httpListen.host}:${opts.httpListen.port}: ${(e as Error).message}`);
     }
   }
-  if (!(await stat(catalogFile(root)).catch(() => undefined)) && (await stat(`${root}/images`).catch(() => undefined))) {
-    log(sink, 'warn', `${root} has images but no kiln indexes (copied without its .kiln directory?); run 'kiln index ${root}'`);
+  if (
+    !(await stat(catalogFile(root)).catch(() => undefined)) &&
+    (await stat(`${root}/images`).catch(() => undefined))
+  ) {
+    log(
+      sink,
+      'warn',
+      `${root} has images but no kiln indexes (copied without its .kiln directory?); run 'kiln index ${root}'`,
+    );
   }
   log(sink, 'info', `serving ${root} on https port ${httpsPort}${httpPort ? ` and http port ${httpPort}` : ''}`);
 

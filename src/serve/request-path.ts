@@ -1,6 +1,4 @@
-export type RequestPath =
-  | { ok: true; segments: string[] }
-  | { ok: false; status: 400 | 404; reason: string };
+export type RequestPath = { ok: true; segments: string[] } | { ok: false; status: 400 | 404; reason: string };
 
 export const MAX_URL_LENGTH = 4096;
 
@@ -26,6 +24,7 @@ export function parseRequestPath(rawUrl: string): RequestPath {
     } catch {
       return { ok: false, status: 400, reason: 'bad percent-encoding' };
     }
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
     if (/[\u0000-\u001f\u007f/\\]/.test(seg)) return { ok: false, status: 400, reason: 'forbidden character in path' };
     if (seg === '.' || seg === '..') return { ok: false, status: 400, reason: 'dot segment in path' };
     if (seg.length > 255) return { ok: false, status: 400, reason: 'path segment too long' };

@@ -46,7 +46,9 @@ async function openssl(args: string[]): Promise<void> {
     await execa('openssl', args, { stdin: 'ignore' });
   } catch (e) {
     const err = e as { stderr?: string; shortMessage?: string };
-    throw new KilnError(`openssl ${args[0]} failed: ${(err.stderr || err.shortMessage || String(e)).trim().split('\n')[0]}`);
+    throw new KilnError(
+      `openssl ${args[0]} failed: ${(err.stderr || err.shortMessage || String(e)).trim().split('\n')[0]}`,
+    );
   }
 }
 
@@ -70,14 +72,35 @@ export async function ensureLocalTls(tree: string, listenHost: string, sink: Eve
     await chmod(dir, 0o700);
     const caKey = join(dir, 'ca.key');
     let caPem = await readFile(out.caPath, 'utf8').catch(() => '');
-    const haveKey = await readFile(caKey, 'utf8').then(() => true, () => false);
+    const haveKey = await readFile(caKey, 'utf8').then(
+      () => true,
+      () => false,
+    );
     if (!caPem || !haveKey) {
       log(sink, 'info', `creating a local certificate authority in ${dir}`);
       const tmpKey = `${caKey}.new`;
       const tmpCa = `${out.caPath}.new`;
-      await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', tmpKey, '-out', tmpCa,
-        '-days', '3650', '-subj', `/CN=kiln local CA ${hostname()}`, '-addext', 'basicConstraints=critical,CA:TRUE',
-        '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+      await openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCa,
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=kiln local CA ${hostname()}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]);
       await chmod(tmpKey, 0o600);
       await rename(tmpKey, caKey);
       await rename(tmpCa, out.caPath);
@@ -91,10 +114,42 @@ export async function ensureLocalTls(tree: string, listenHost: string, sink: Eve
       const ext = join(dir, 'server.ext');
       const tmpKey = `${out.keyPath}.new`;
       const tmpCert = `${out.certPath}.new`;
-      await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', tmpKey, '-out', csr, '-subj', `/CN=${names[names.length - 1]}`]);
-      await writeFile(ext, `subjectAltName=${names.map(sanEntry).join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
-      await openssl(['x509', '-req', '-in', csr, '-CA', out.caPath, '-CAkey', caKey, '-set_serial', `0x${BigInt(Date.now()).toString(16)}`,
-        '-out', tmpCert, '-days', '397', '-extfile', ext]);
+      await openssl([
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        tmpKey,
+        '-out',
+        csr,
+        '-subj',
+        `/CN=${names[names.length - 1]}`,
+      ]);
+      await writeFile(
+        ext,
+        `subjectAltName=${names.map(sanEntry).join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+      );
+      await openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        out.caPath,
+        '-CAkey',
+        caKey,
+        '-set_serial',
+        `0x${BigInt(Date.now()).toString(16)}`,
+        '-out',
+        tmpCert,
+        '-days',
+        '397',
+        '-extfile',
+        ext,
+      ]);
       await chmod(tmpKey, 0o600);
       await rename(tmpKey, out.keyPath);
       await rename(tmpCert, out.certPath);

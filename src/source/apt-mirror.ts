@@ -13,9 +13,33 @@ export interface AptSource {
 
 /** Debian's codenames and aliases: what "a Debian suite" means when picking a mirror. */
 const DEBIAN_SUITES = new Set([
-  'buzz', 'rex', 'bo', 'hamm', 'slink', 'potato', 'woody', 'sarge', 'etch', 'lenny', 'squeeze', 'wheezy',
-  'jessie', 'stretch', 'buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid', 'experimental',
-  'stable', 'testing', 'unstable', 'oldstable', 'oldoldstable',
+  'buzz',
+  'rex',
+  'bo',
+  'hamm',
+  'slink',
+  'potato',
+  'woody',
+  'sarge',
+  'etch',
+  'lenny',
+  'squeeze',
+  'wheezy',
+  'jessie',
+  'stretch',
+  'buster',
+  'bullseye',
+  'bookworm',
+  'trixie',
+  'forky',
+  'duke',
+  'sid',
+  'experimental',
+  'stable',
+  'testing',
+  'unstable',
+  'oldstable',
+  'oldoldstable',
 ]);
 
 /**

@@ -29,7 +29,10 @@ const DIALECTS: Record<'debootstrap' | 'mmdebstrap', Dialect> = {
       `--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y purge --allow-remove-essential ${packages.join(' ')}`,
     ],
     // mmdebstrap has no --no-check-gpg; a sources line can trust the mirror instead.
-    unverified: (mirror, suite, components) => ({ options: [], mirror: `deb [trusted=yes] ${mirror} ${suite} ${components.join(' ')}` }),
+    unverified: (mirror, suite, components) => ({
+      options: [],
+      mirror: `deb [trusted=yes] ${mirror} ${suite} ${components.join(' ')}`,
+    }),
   },
 };
 

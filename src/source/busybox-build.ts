@@ -23,16 +23,26 @@ const CONFIG_OVERRIDES: Record<string, string | null> = { CONFIG_STATIC: 'y', CO
  */
 export async function buildBusyboxFromSource(ctx: SourceContext): Promise<SourceRecord> {
   const base = ctx.step.source.url!;
-  const url = /\.tar(\.(bz2|gz|xz|zst))?$/.test(base) ? base : `${base.replace(/\/+$/, '')}/busybox-${ctx.definition.image.release}.tar.bz2`;
+  const url = /\.tar(\.(bz2|gz|xz|zst))?$/.test(base)
+    ? base
+    : `${base.replace(/\/+$/, '')}/busybox-${ctx.definition.image.release}.tar.bz2`;
   const make = await findOnPath('make');
-  if (!make) throw new SourceError('busybox: building from source.url needs make and a C compiler on the host (Debian packages make, gcc, libc6-dev)');
+  if (!make)
+    throw new SourceError(
+      'busybox: building from source.url needs make and a C compiler on the host (Debian packages make, gcc, libc6-dev)',
+    );
   const { file, input } = await fetchVerified(ctx, url);
 
   const srcRoot = path.join(ctx.workDir, 'busybox-src');
   await rm(srcRoot, { recursive: true, force: true });
   await mkdir(srcRoot);
   try {
-    await unpackArchive(file.path, srcRoot, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack busybox source' });
+    await unpackArchive(file.path, srcRoot, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack busybox source',
+    });
     const top = await sourceTop(srcRoot, url);
     const jobs = String(Math.max(1, os.availableParallelism()));
     await runStreaming(ctx, make, ['defconfig'], { cwd: top });
@@ -46,11 +56,16 @@ export async function buildBusyboxFromSource(ctx: SourceContext): Promise<Source
     } catch {
       throw new SourceError(`busybox: the build from ${url} produced no busybox binary`);
     }
-    if (!(await isStaticElf(binary))) throw new SourceError(`busybox: the binary built from ${url} is not statically linked`);
+    if (!(await isStaticElf(binary)))
+      throw new SourceError(`busybox: the binary built from ${url} is not statically linked`);
     const { applets } = await populateBusyboxRoot(ctx.rootfs, binary);
     const version = await busyboxVersion(binary);
     log(ctx.sink, 'info', `busybox: built ${version ? `v${version} ` : ''}from ${url}, ${applets} applet links`);
-    return { downloader: 'busybox', resolved: { ...(version ? { busybox_version: version } : {}), built_from: url }, inputs: [input] };
+    return {
+      downloader: 'busybox',
+      resolved: { ...(version ? { busybox_version: version } : {}), built_from: url },
+      inputs: [input],
+    };
   } finally {
     await rm(srcRoot, { recursive: true, force: true });
   }

@@ -47,7 +47,9 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
   try {
     list = (await execa(binary, ['--list-full'])).stdout;
   } catch (e) {
-    throw new SourceError(`busybox: ${binary} --list-full failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    throw new SourceError(`busybox: ${binary} --list-full failed: ${(e as Error).message.split('\n')[0]}`, {
+      cause: e,
+    });
   }
   let applets = 0;
   for (const raw of list.split('\n')) {
@@ -67,7 +69,6 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
   await writeFile(path.join(rootfs, 'etc/group'), GROUP, { mode: 0o644 });
   return { applets };
 }
-
 
 /** The version line busybox prints, e.g. `1.35.0`, or undefined. */
 export async function busyboxVersion(binary: string): Promise<string | undefined> {

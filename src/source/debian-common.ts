@@ -43,7 +43,12 @@ export async function requireTool(name: string, pkg: string): Promise<string> {
  * (In)Release file, whose signature the tool checked and which pins every
  * package it installed by digest.
  */
-export async function releaseInput(releaseFile: string | undefined, mirror: string, suite: string, verifiedBy: string): Promise<FetchedInput> {
+export async function releaseInput(
+  releaseFile: string | undefined,
+  mirror: string,
+  suite: string,
+  verifiedBy: string,
+): Promise<FetchedInput> {
   const url = `${mirror.replace(/\/+$/, '')}/dists/${suite}/${releaseFile && path.basename(releaseFile).endsWith('_Release') ? 'Release' : 'InRelease'}`;
   if (!releaseFile) return { url, sha256: '', verifiedBy };
   const data = await readFile(releaseFile);

@@ -38,12 +38,14 @@ export async function readPartitions(image: string, what: string): Promise<Parti
   try {
     const head = Buffer.alloc(SECTOR * 2);
     await fh.read(head, 0, head.length, 0);
-    if (head.readUInt16LE(510) !== 0xaa55) throw new SourceError(`${what}: no partition table (no MBR signature); not a disk image`);
+    if (head.readUInt16LE(510) !== 0xaa55)
+      throw new SourceError(`${what}: no partition table (no MBR signature); not a disk image`);
     if (head.toString('latin1', SECTOR, SECTOR + 8) === 'EFI PART') {
       const entriesLba = Number(head.readBigUInt64LE(SECTOR + 72));
       const count = head.readUInt32LE(SECTOR + 80);
       const entrySize = head.readUInt32LE(SECTOR + 84);
-      if (count > 1024 || entrySize < 128 || entrySize > 4096) throw new SourceError(`${what}: implausible GPT header (${count} entries of ${entrySize} bytes)`);
+      if (count > 1024 || entrySize < 128 || entrySize > 4096)
+        throw new SourceError(`${what}: implausible GPT header (${count} entries of ${entrySize} bytes)`);
       const table = Buffer.alloc(count * entrySize);
       await fh.read(table, 0, table.length, entriesLba * SECTOR);
       const out: Partition[] = [];
@@ -52,7 +54,12 @@ export async function readPartitions(image: string, what: string): Promise<Parti
         if (e.subarray(0, 16).every((x) => x === 0)) continue;
         const first = Number(e.readBigUInt64LE(32));
         const last = Number(e.readBigUInt64LE(40));
-        out.push({ number: i + 1, start: first * SECTOR, size: (last - first + 1) * SECTOR, type: guid(e.subarray(0, 16)) });
+        out.push({
+          number: i + 1,
+          start: first * SECTOR,
+          size: (last - first + 1) * SECTOR,
+          type: guid(e.subarray(0, 16)),
+        });
       }
       return out;
     }
@@ -63,7 +70,12 @@ export async function readPartitions(image: string, what: string): Promise<Parti
       const first = e.readUInt32LE(8);
       const sectors = e.readUInt32LE(12);
       if (type === 0 || sectors === 0) continue;
-      out.push({ number: i + 1, start: first * SECTOR, size: sectors * SECTOR, type: type.toString(16).padStart(2, '0') });
+      out.push({
+        number: i + 1,
+        start: first * SECTOR,
+        size: sectors * SECTOR,
+        type: type.toString(16).padStart(2, '0'),
+      });
     }
     return out;
   } finally {
@@ -89,13 +101,25 @@ export async function isExtFilesystem(image: string, p: Partition): Promise<bool
  * host. debugfs keeps modes, owners and times of files and directories;
  * it skips device nodes and FIFOs, and hardlinks become copies.
  */
-export async function dumpExtPartition(image: string, p: Partition, dest: string, what: string, signal?: AbortSignal): Promise<void> {
-  const r = await execa('debugfs', ['-R', `rdump / ${dest}`, `${image}?offset=${p.start}`], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+export async function dumpExtPartition(
+  image: string,
+  p: Partition,
+  dest: string,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const r = await execa('debugfs', ['-R', `rdump / ${dest}`, `${image}?offset=${p.start}`], {
+    reject: false,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
   const errors = String(r.stderr)
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^debugfs \d/.test(l));
   if (r.exitCode !== 0 || errors.length > 0) {
-    throw new SourceError(`${what}: debugfs could not read partition ${p.number} (${errors[0] ?? `exit ${r.exitCode}`})`, { details: errors.slice(1, 10) });
+    throw new SourceError(
+      `${what}: debugfs could not read partition ${p.number} (${errors[0] ?? `exit ${r.exitCode}`})`,
+      { details: errors.slice(1, 10) },
+    );
   }
   // mke2fs's lost+found is not part of anyone's root.
   const lf = path.join(dest, 'lost+found');

@@ -11,7 +11,10 @@ import { SourceError } from './errors.js';
 export async function hoistDirectory(root: string, sub: string, what: string, sink?: EventSink): Promise<void> {
   const inner = path.join(root, sub);
   const st = await lstat(inner).catch(() => undefined);
-  if (!st?.isDirectory()) throw new SourceError(`${what}: expected the root inside a ${sub}/ directory, but the archive has none; the upstream layout may have changed`);
+  if (!st?.isDirectory())
+    throw new SourceError(
+      `${what}: expected the root inside a ${sub}/ directory, but the archive has none; the upstream layout may have changed`,
+    );
   // A name no archive entry can have at the top, so the move cannot collide.
   const parked = path.join(root, `.kiln-hoist-${process.pid}-${Date.now()}`);
   await rename(inner, parked);

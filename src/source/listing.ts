@@ -40,7 +40,13 @@ export function parseListing(html: string, base: string): ListingEntry[] {
     }
     // Compared decoded: servers differ in which characters (`:` in OBS paths) they escape.
     const targetPath = safeDecode(target.pathname);
-    if (target.origin !== baseUrl.origin || target.search !== '' || targetPath === undefined || !targetPath.startsWith(basePath)) continue;
+    if (
+      target.origin !== baseUrl.origin ||
+      target.search !== '' ||
+      targetPath === undefined ||
+      !targetPath.startsWith(basePath)
+    )
+      continue;
     const rest = targetPath.slice(basePath.length);
     const directory = rest.endsWith('/');
     const decoded = directory ? rest.slice(0, -1) : rest;
@@ -60,17 +66,26 @@ function safeDecode(s: string): string | undefined {
 }
 
 function decodeEntities(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? _);
+  return s.replace(
+    /&(amp|lt|gt|quot|#39|#x27);/g,
+    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e] ?? _,
+  );
 }
 
 /** Fetches and parses a listing; `url` gets a trailing slash (servers redirect without one). */
-export async function fetchListing(url: string, opts: { sink?: EventSink; signal?: AbortSignal } = {}): Promise<ListingEntry[]> {
+export async function fetchListing(
+  url: string,
+  opts: { sink?: EventSink; signal?: AbortSignal } = {},
+): Promise<ListingEntry[]> {
   const base = url.endsWith('/') ? url : `${url}/`;
   const got = await fetchSmall(base, { ...opts, maxBytes: 32 << 20, accept: 'text/html, */*' });
-  if (!got) throw new LayoutError(`${base}: not found (HTTP 404); the directory kiln looks for does not exist upstream`);
+  if (!got)
+    throw new LayoutError(`${base}: not found (HTTP 404); the directory kiln looks for does not exist upstream`);
   const html = got.body.toString('utf8');
   if (!/<a\s/i.test(html)) {
-    throw new LayoutError(`${base}: not an HTML directory listing (no links in ${got.body.length} bytes); the upstream layout may have changed`);
+    throw new LayoutError(
+      `${base}: not an HTML directory listing (no links in ${got.body.length} bytes); the upstream layout may have changed`,
+    );
   }
   return parseListing(html, got.url.endsWith('/') ? got.url : base);
 }
@@ -141,6 +156,11 @@ export function matching(entries: ListingEntry[], pattern: RegExp, opts: { direc
 /** The "nothing matched" error, with what the listing did offer so a layout change is obvious. */
 export function noMatch(listingUrl: string, entries: ListingEntry[], what: string): LayoutError {
   const names = entries.map((e) => (e.directory ? `${e.name}/` : e.name));
-  const shown = names.length === 0 ? 'an empty listing' : `${names.slice(0, 12).join(', ')}${names.length > 12 ? `, ... (${names.length} entries)` : ''}`;
-  return new LayoutError(`${listingUrl}: no ${what} in the directory listing (found ${shown}); the upstream layout may have changed`);
+  const shown =
+    names.length === 0
+      ? 'an empty listing'
+      : `${names.slice(0, 12).join(', ')}${names.length > 12 ? `, ... (${names.length} entries)` : ''}`;
+  return new LayoutError(
+    `${listingUrl}: no ${what} in the directory listing (found ${shown}); the upstream layout may have changed`,
+  );
 }

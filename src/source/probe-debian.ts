@@ -9,7 +9,8 @@ export function repositorySuites(texts: string[]): Array<{ mirror: string; suite
   const out: Array<{ mirror: string; suite: string }> = [];
   for (const text of texts) {
     if (text.includes('{{') || text.includes('{%')) continue;
-    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) out.push({ mirror: m[1] as string, suite: m[2] as string });
+    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm))
+      out.push({ mirror: m[1] as string, suite: m[2] as string });
     for (const stanza of text.split(/\n\s*\n/)) {
       const uris = /^URIs:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
       const suites = /^Suites:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
@@ -19,7 +20,11 @@ export function repositorySuites(texts: string[]): Array<{ mirror: string; suite
   return out;
 }
 
-async function releaseDigest(mirror: string, suite: string, signal?: AbortSignal): Promise<[string, string] | undefined> {
+async function releaseDigest(
+  mirror: string,
+  suite: string,
+  signal?: AbortSignal,
+): Promise<[string, string] | undefined> {
   const base = `${mirror.replace(/\/+$/, '')}/dists/${suite}`;
   for (const name of ['InRelease', 'Release']) {
     const got = await fetchSmall(`${base}/${name}`, { retries: 2, maxBytes: 16 << 20, ...(signal ? { signal } : {}) });
@@ -55,12 +60,17 @@ export function companionSuites(mirror: string, suite: string): Array<{ mirror: 
 export async function probeDebian(ctx: ProbeContext): Promise<SourceIdentity> {
   const suite = ctx.step.source.suite || ctx.definition.image.release;
   const { mirror } = await resolveMirror(ctx as SourceContext, suite);
-  const repos = (ctx.definition.packages?.repositories ?? []).filter((r) => !r.type || r.type === 'apt' || r.type === 'deb822').map((r) => r.url);
+  const repos = (ctx.definition.packages?.repositories ?? [])
+    .filter((r) => !r.type || r.type === 'apt' || r.type === 'deb822')
+    .map((r) => r.url);
   const required = [{ mirror, suite }, ...repositorySuites(repos)];
   const parts: Record<string, string> = {};
   for (const p of required) {
     const found = await releaseDigest(p.mirror, p.suite, ctx.signal);
-    if (!found) throw new SourceError(`${p.mirror.replace(/\/+$/, '')}/dists/${p.suite}: neither InRelease nor Release exists; is '${p.suite}' a suite of ${p.mirror}?`);
+    if (!found)
+      throw new SourceError(
+        `${p.mirror.replace(/\/+$/, '')}/dists/${p.suite}: neither InRelease nor Release exists; is '${p.suite}' a suite of ${p.mirror}?`,
+      );
     parts[found[0]] = found[1];
   }
   for (const p of companionSuites(mirror, suite)) {

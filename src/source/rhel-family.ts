@@ -24,11 +24,27 @@ export function majorOf(release: string): string {
  * The ISO `<prefix><version><suffix>` in the listing at `dir`: release `9`
  * picks the newest `9.N` (or `9` itself), `9.5` exactly `9.5`.
  */
-export async function pickIso(ctx: ProbeContext, dir: string, release: string, prefix: string, suffix: string, what: string): Promise<{ url: string; version: string }> {
-  if (!/^\d+(\.\d+)?$/.test(release)) throw new SourceError(`image.release "${release}": ${what} releases are a major version (newest point release) or major.minor`);
+export async function pickIso(
+  ctx: ProbeContext,
+  dir: string,
+  release: string,
+  prefix: string,
+  suffix: string,
+  what: string,
+): Promise<{ url: string; version: string }> {
+  if (!/^\d+(\.\d+)?$/.test(release))
+    throw new SourceError(
+      `image.release "${release}": ${what} releases are a major version (newest point release) or major.minor`,
+    );
   const version = release.includes('.') ? escapeRegExp(release) : `${release}(?:\\.\\d+)*`;
   const pattern = new RegExp(`^${escapeRegExp(prefix)}(${version})${escapeRegExp(suffix)}$`);
   const entries = await fetchListing(dir, ctx);
-  const chosen = pickNewest(dir, entries, pattern, `${what} ISO (${prefix}${release.includes('.') ? release : `${release}.N`}${suffix})`, { directory: false });
+  const chosen = pickNewest(
+    dir,
+    entries,
+    pattern,
+    `${what} ISO (${prefix}${release.includes('.') ? release : `${release}.N`}${suffix})`,
+    { directory: false },
+  );
   return { url: chosen.entry.url, version: chosen.version };
 }

@@ -33,10 +33,17 @@ const REPO_DIRS = ['BaseOS', 'AppStream', 'Minimal', '.'];
 /** Extracts the whole ISO 9660 tree into `dest` with xorriso (Rock Ridge names and modes). */
 export async function extractIso(iso: string, dest: string, what: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dest, { recursive: true });
-  const r = await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dest], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  const r = await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/', dest], {
+    reject: false,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
   if (r.exitCode !== 0) {
-    const lines = String(r.stderr).split('\n').filter((l) => /FAILURE|SORRY|FATAL/.test(l));
-    throw new SourceError(`${what}: cannot read the ISO (${lines[0]?.trim() ?? `xorriso exit ${r.exitCode}`})`, { details: lines.slice(1, 8) });
+    const lines = String(r.stderr)
+      .split('\n')
+      .filter((l) => /FAILURE|SORRY|FATAL/.test(l));
+    throw new SourceError(`${what}: cannot read the ISO (${lines[0]?.trim() ?? `xorriso exit ${r.exitCode}`})`, {
+      details: lines.slice(1, 8),
+    });
   }
   // ISO files come out read-only; the tree is only read, but must be removable.
   await execa('chmod', ['-R', 'u+w', dest]);
@@ -50,8 +57,14 @@ export async function isoRepositories(tree: string): Promise<string[]> {
 }
 
 export function installScript(repos: string[], keys: string[], opts: IsoInstall): string {
-  const gpg = keys.length > 0 ? `gpgcheck=1\ngpgkey=${keys.map((k) => `file:///mnt/cdrom/${k}`).join(' ')}` : 'gpgcheck=0';
-  const sections = repos.map((r) => `[kiln-cdrom-${r === '.' ? 'main' : r}]\nname=ISO ${r}\nbaseurl=file:///mnt/cdrom/${r === '.' ? '' : r}\nenabled=1\n${gpg}\n`).join('\n');
+  const gpg =
+    keys.length > 0 ? `gpgcheck=1\ngpgkey=${keys.map((k) => `file:///mnt/cdrom/${k}`).join(' ')}` : 'gpgcheck=0';
+  const sections = repos
+    .map(
+      (r) =>
+        `[kiln-cdrom-${r === '.' ? 'main' : r}]\nname=ISO ${r}\nbaseurl=file:///mnt/cdrom/${r === '.' ? '' : r}\nenabled=1\n${gpg}\n`,
+    )
+    .join('\n');
   return `#!/bin/sh
 set -eu
 mkdir -p /etc/yum.repos.d
@@ -65,29 +78,54 @@ $pm --installroot=/rootfs clean all || true
 }
 
 /** Fills ctx.rootfs from a verified install ISO; returns what it found for the record. */
-export async function installFromIso(ctx: SourceContext, iso: string, opts: IsoInstall): Promise<Record<string, string>> {
+export async function installFromIso(
+  ctx: SourceContext,
+  iso: string,
+  opts: IsoInstall,
+): Promise<Record<string, string>> {
   const tmp = await mkdtemp(path.join(ctx.workDir, 'iso-'));
   try {
     const tree = path.join(tmp, 'iso');
     await extractIso(iso, tree, opts.what, ctx.signal);
     const installer = await firstExisting(tree, INSTALLERS);
-    if (!installer) throw new SourceError(`${opts.what}: the ISO has neither ${INSTALLERS.join(' nor ')}; not an install or live ISO of this family`);
+    if (!installer)
+      throw new SourceError(
+        `${opts.what}: the ISO has neither ${INSTALLERS.join(' nor ')}; not an install or live ISO of this family`,
+      );
     const repos = await isoRepositories(tree);
     if (repos.length === 0) {
-      throw new SourceError(`${opts.what}: the ISO carries no package repository (no repodata/ in ${REPO_DIRS.join(', ')}); use a minimal or dvd ISO (source.variant), not boot`);
+      throw new SourceError(
+        `${opts.what}: the ISO carries no package repository (no repodata/ in ${REPO_DIRS.join(', ')}); use a minimal or dvd ISO (source.variant), not boot`,
+      );
     }
     const keys = (await readdir(tree)).filter((n) => n.startsWith('RPM-GPG-KEY')).sort();
-    if (keys.length === 0) log(ctx.sink, 'warn', `${opts.what}: no RPM-GPG-KEY-* on the ISO; its packages are trusted through the ISO's checksum only`);
+    if (keys.length === 0)
+      log(
+        ctx.sink,
+        'warn',
+        `${opts.what}: no RPM-GPG-KEY-* on the ISO; its packages are trusted through the ISO's checksum only`,
+      );
 
     const squash = path.join(tmp, 'squash');
     await mkdir(squash);
-    await unpackArchive(path.join(tree, installer), squash, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack installer image' });
+    await unpackArchive(path.join(tree, installer), squash, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack installer image',
+    });
     let installerRoot = squash;
     const ext = path.join(squash, 'LiveOS', 'rootfs.img');
     if (await pathExists(ext)) {
       installerRoot = path.join(tmp, 'installer');
       await mkdir(installerRoot);
-      await dumpExtPartition(ext, { number: 1, start: 0, size: 0, type: 'ext4' }, installerRoot, `${opts.what}: ${installer}/LiveOS/rootfs.img`, ctx.signal);
+      await dumpExtPartition(
+        ext,
+        { number: 1, start: 0, size: 0, type: 'ext4' },
+        installerRoot,
+        `${opts.what}: ${installer}/LiveOS/rootfs.img`,
+        ctx.signal,
+      );
       await rm(squash, { recursive: true, force: true });
     }
     log(ctx.sink, 'info', `installing a minimal tree from ${repos.join(', ')} of ${path.basename(opts.what)}`);
@@ -103,7 +141,12 @@ async function firstExisting(dir: string, names: string[]): Promise<string | und
   return undefined;
 }
 
-async function installInContainer(ctx: SourceContext, installerRoot: string, tree: string, script: string): Promise<void> {
+async function installInContainer(
+  ctx: SourceContext,
+  installerRoot: string,
+  tree: string,
+  script: string,
+): Promise<void> {
   const partial = { stdout: '', stderr: '' };
   const result = await runInContainer({
     rootfs: installerRoot,
@@ -122,6 +165,8 @@ async function installInContainer(ctx: SourceContext, installerRoot: string, tre
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (result.end.kind !== 'exited' || result.exitCode !== 0) {
-    throw new SourceError(`the minimal tree install from the ISO failed (exit ${result.exitCode})`, { details: result.tail.slice(-10) });
+    throw new SourceError(`the minimal tree install from the ISO failed (exit ${result.exitCode})`, {
+      details: result.tail.slice(-10),
+    });
   }
 }

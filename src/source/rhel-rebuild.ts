@@ -33,7 +33,10 @@ export function rhelRebuildDownloader(distro: RhelRebuild): Downloader {
     const dir = `${url}/${major}/isos/${arch}/`;
     const iso = await pickIso(ctx, dir, release, distro.isoPrefix, `-${arch}-${variant}.iso`, distro.distribution);
     return {
-      artifact: { url: iso.url, sums: { url: `${dir}CHECKSUM`, signature: distro.checksumSignature(dir, Number(major)) } },
+      artifact: {
+        url: iso.url,
+        sums: { url: `${dir}CHECKSUM`, signature: distro.checksumSignature(dir, Number(major)) },
+      },
       resolved: { release: iso.version, architecture: arch, variant },
       immutable: true,
     };
@@ -42,7 +45,13 @@ export function rhelRebuildDownloader(distro: RhelRebuild): Downloader {
     name: distro.name,
     locate,
     async install(ctx, verified, located) {
-      return { resolved: await installFromIso(ctx, verified.file.path, { releasePackage: distro.releasePackage, releasever: majorOf(located.resolved.release!), what: located.artifact.url }) };
+      return {
+        resolved: await installFromIso(ctx, verified.file.path, {
+          releasePackage: distro.releasePackage,
+          releasever: majorOf(located.resolved.release!),
+          what: located.artifact.url,
+        }),
+      };
     },
   });
 }

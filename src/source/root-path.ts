@@ -7,7 +7,11 @@ import { UnsafeArchiveError } from './errors.js';
  * (an unpacked upstream root must not redirect kiln's own writes outside
  * it). With `create`, missing directories are made (0755).
  */
-export async function safeRootPath(root: string, rel: string, opts: { create?: 'dirs' | 'parents' } = {}): Promise<string> {
+export async function safeRootPath(
+  root: string,
+  rel: string,
+  opts: { create?: 'dirs' | 'parents' } = {},
+): Promise<string> {
   const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(`${rel}: ".." is not allowed in a path inside the root`);
   let cur = root;
@@ -25,8 +29,12 @@ export async function safeRootPath(root: string, rel: string, opts: { create?: '
       if (last) return cur;
       throw new UnsafeArchiveError(`/${parts.slice(0, i + 1).join('/')}: missing in the root`);
     }
-    if (st.isSymbolicLink()) throw new UnsafeArchiveError(`/${parts.slice(0, i + 1).join('/')} is a symlink in the root; kiln does not write through it`);
-    if (!last && !st.isDirectory()) throw new UnsafeArchiveError(`/${parts.slice(0, i + 1).join('/')} is not a directory in the root`);
+    if (st.isSymbolicLink())
+      throw new UnsafeArchiveError(
+        `/${parts.slice(0, i + 1).join('/')} is a symlink in the root; kiln does not write through it`,
+      );
+    if (!last && !st.isDirectory())
+      throw new UnsafeArchiveError(`/${parts.slice(0, i + 1).join('/')} is not a directory in the root`);
   }
   return cur;
 }

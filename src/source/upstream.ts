@@ -59,7 +59,12 @@ function nameOf(url: string): string {
 }
 
 async function required(url: string, what: string, ctx: ProbeContext, accept?: string): Promise<Buffer> {
-  const got = await fetchSmall(url, { sink: ctx.sink, signal: ctx.signal, maxBytes: 16 << 20, ...(accept ? { accept } : {}) });
+  const got = await fetchSmall(url, {
+    sink: ctx.sink,
+    signal: ctx.signal,
+    maxBytes: 16 << 20,
+    ...(accept ? { accept } : {}),
+  });
   if (!got) throw new SourceError(`${url}: not found (HTTP 404); it is the ${what}`);
   return got.body;
 }
@@ -78,13 +83,20 @@ function proofInput(url: string, body: Buffer, verifiedBy: string): FetchedInput
  *   (unsigned) sums file is checked when there is one, for integrity.
  * With keys and a checksum, both must hold.
  */
-export async function fetchArtifact(ctx: SourceContext, artifact: Artifact, source: SourceSection = ctx.step.source): Promise<VerifiedArtifact> {
+export async function fetchArtifact(
+  ctx: SourceContext,
+  artifact: Artifact,
+  source: SourceSection = ctx.step.source,
+): Promise<VerifiedArtifact> {
   const keys = source.keys ?? [];
   const http = { sink: ctx.sink, signal: ctx.signal };
   let checksum: SumEntry | undefined;
   if (source.checksum) {
     checksum = parseChecksum(source.checksum);
-    if (!checksum) throw new SourceError(`source.checksum: "${source.checksum}" is not sha256:<64 hex digits> or sha512:<128 hex digits>`);
+    if (!checksum)
+      throw new SourceError(
+        `source.checksum: "${source.checksum}" is not sha256:<64 hex digits> or sha512:<128 hex digits>`,
+      );
   }
   const signedSums = artifact.sums && artifact.sums.signature.kind !== 'unsigned' ? artifact.sums : undefined;
 
@@ -104,9 +116,16 @@ export async function fetchArtifact(ctx: SourceContext, artifact: Artifact, sour
       }
       const sigUrl = artifact.signature!;
       const sig = await required(sigUrl, `signature of ${artifact.url}`, ctx);
-      const file = await fetchCached(artifact.url, ctx.cacheDir, { ...http, ...(checksum ? { expected: checksum } : {}) });
+      const file = await fetchCached(artifact.url, ctx.cacheDir, {
+        ...http,
+        ...(checksum ? { expected: checksum } : {}),
+      });
       const fingerprint = await verifyDetached(keyring, sigUrl, sig, file.path);
-      return { file, input: toInput(file, `gpg:${fingerprint}`), proofs: [proofInput(sigUrl, sig, `gpg:${fingerprint}`)] };
+      return {
+        file,
+        input: toInput(file, `gpg:${fingerprint}`),
+        proofs: [proofInput(sigUrl, sig, `gpg:${fingerprint}`)],
+      };
     } finally {
       await keyring.dispose();
     }
@@ -123,13 +142,23 @@ export async function fetchArtifact(ctx: SourceContext, artifact: Artifact, sour
   }
   log(ctx.sink, 'warn', `${artifact.url}: skip_verification is set; the download's origin is NOT verified`);
   if (artifact.sums) {
-    const body = (await fetchSmall(artifact.sums.url, { ...http, maxBytes: 16 << 20, ...(artifact.sums.accept ? { accept: artifact.sums.accept } : {}) }))?.body;
+    const body = (
+      await fetchSmall(artifact.sums.url, {
+        ...http,
+        maxBytes: 16 << 20,
+        ...(artifact.sums.accept ? { accept: artifact.sums.accept } : {}),
+      })
+    )?.body;
     if (body) {
       // Read a clearsigned file's text without trusting its signature: integrity only.
       const text = unclearsign(body.toString('utf8'));
       const entry = entryFor(artifact.sums, artifact.url, text);
       const file = await fetchCached(artifact.url, ctx.cacheDir, { ...http, expected: entry });
-      return { file, input: toInput(file, `sums-unsigned:${entry.algorithm}`), proofs: [proofInput(artifact.sums.url, body, 'none')] };
+      return {
+        file,
+        input: toInput(file, `sums-unsigned:${entry.algorithm}`),
+        proofs: [proofInput(artifact.sums.url, body, 'none')],
+      };
     }
     log(ctx.sink, 'warn', `${artifact.sums.url}: not found; the download is not checked at all`);
   }
@@ -149,7 +178,9 @@ async function signedEntry(
   const proofs: FetchedInput[] = [];
   if (sums.signature.kind === 'clearsigned') {
     if (!isClearsigned(body.toString('utf8'))) {
-      throw new VerificationError(`${sums.url}: expected a clearsigned checksum list but it is not signed; kiln does not fall back to unsigned checksums`);
+      throw new VerificationError(
+        `${sums.url}: expected a clearsigned checksum list but it is not signed; kiln does not fall back to unsigned checksums`,
+      );
     }
     const r = await verifyClearsigned(keyring, sums.url, body);
     text = r.content.toString('utf8');
@@ -175,7 +206,9 @@ async function signedEntry(
 function entryFor(sums: SumsFile, artifactUrl: string, text: string): SumEntry {
   const name = sums.name ?? nameOf(artifactUrl);
   const entries = (sums.parse ?? parseSums)(text);
-  const entry = entries.get(name) ?? (entries.size === 1 && nameOf(sums.url).startsWith(name) ? [...entries.values()][0] : undefined);
+  const entry =
+    entries.get(name) ??
+    (entries.size === 1 && nameOf(sums.url).startsWith(name) ? [...entries.values()][0] : undefined);
   if (!entry) throw new VerificationError(`${sums.url}: has no checksum for ${name}`);
   return entry;
 }
@@ -183,13 +216,19 @@ function entryFor(sums: SumsFile, artifactUrl: string, text: string): SumEntry {
 /** The signed text of a clearsigned document (dash-escaping undone), unverified. */
 function unclearsign(text: string): string {
   if (!isClearsigned(text)) return text;
-  const body = text.split(/\r?\n\r?\n/).slice(1).join('\n\n');
+  const body = text
+    .split(/\r?\n\r?\n/)
+    .slice(1)
+    .join('\n\n');
   return body.split(/^-----BEGIN PGP SIGNATURE-----/m)[0]!.replace(/^- /gm, '');
 }
 
 async function assertDigest(url: string, file: CachedFile, expected: SumEntry, what: string): Promise<void> {
   const got = await hashFile(file.path, expected.algorithm);
-  if (got !== expected.hex) throw new VerificationError(`${url}: ${expected.algorithm} mismatch with ${what}: expected ${expected.hex}, got ${got}`);
+  if (got !== expected.hex)
+    throw new VerificationError(
+      `${url}: ${expected.algorithm} mismatch with ${what}: expected ${expected.hex}, got ${got}`,
+    );
 }
 
 function toInput(file: CachedFile, verifiedBy: string): FetchedInput {
@@ -221,7 +260,11 @@ export interface ArtifactDownloaderSpec {
   name: string;
   locate(ctx: ProbeContext): Promise<Located>;
   /** Lays the verified artifact into ctx.rootfs; returns extra inputs and resolved facts. */
-  install(ctx: SourceContext, artifact: VerifiedArtifact, located: Located): Promise<{ inputs?: FetchedInput[]; resolved?: Record<string, string> } | void>;
+  install(
+    ctx: SourceContext,
+    artifact: VerifiedArtifact,
+    located: Located,
+  ): Promise<{ inputs?: FetchedInput[]; resolved?: Record<string, string> } | void>;
   /** Identity parts beyond the artifact's proof (e.g. a second download). */
   probeExtra?(ctx: ProbeContext, located: Located): Promise<Record<string, string>>;
 }
@@ -244,7 +287,9 @@ export function artifactDownloader(spec: ArtifactDownloaderSpec): Downloader {
     async probe(ctx: ProbeContext): Promise<SourceIdentity | undefined> {
       const located = await spec.locate(ctx);
       // A fixed file name needs no further request; a moving one is identified by its proof.
-      const id = located.immutable ? { parts: { [located.artifact.url]: 'immutable' } } : await probeArtifact(ctx, located.artifact);
+      const id = located.immutable
+        ? { parts: { [located.artifact.url]: 'immutable' } }
+        : await probeArtifact(ctx, located.artifact);
       if (!id) return undefined;
       return { parts: { ...id.parts, ...(spec.probeExtra ? await spec.probeExtra(ctx, located) : {}) } };
     },

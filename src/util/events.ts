@@ -11,7 +11,12 @@ type KilnEventBody =
   | { type: 'output'; step: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'artifact'; path: string; size: number; sha256: string }
   | { type: 'result'; status: 'ok' | 'failed' | 'skipped'; message?: string; [k: string]: unknown }
-  | { type: 'build'; status: 'queued' | 'start' | 'published' | 'unchanged' | 'failed' | 'quarantined'; reason?: string; durationMs?: number };
+  | {
+      type: 'build';
+      status: 'queued' | 'start' | 'published' | 'unchanged' | 'failed' | 'quarantined';
+      reason?: string;
+      durationMs?: number;
+    };
 
 /** Every event; in catalog runs each carries the id (`dist:release:arch:variant`) of its build. */
 export type KilnEvent = KilnEventBody & { build?: string };

@@ -15,11 +15,13 @@ import https from 'node:https';
 
 function fetchText(url: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    https.get(url, { ca: readFileSync(ca) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    https
+      .get(url, { ca: readFileSync(ca) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -38,10 +40,14 @@ function indexLines(out: string): string[] {
 }
 
 function serialOf(out: string, dist: string): string | undefined {
-  return indexLines(out).find((l) => l.startsWith(`${dist};`))?.split(';')[4];
+  return indexLines(out)
+    .find((l) => l.startsWith(`${dist};`))
+    ?.split(';')[4];
 }
 
-async function report(out: string): Promise<{ builds: Array<{ id: string; status: string; reason?: string; changes?: string[]; log: string }> }> {
+async function report(
+  out: string,
+): Promise<{ builds: Array<{ id: string; status: string; reason?: string; changes?: string[]; log: string }> }> {
   const latest = JSON.parse(await readFile(path.join(out, 'reports/latest.json'), 'utf8')) as { run: string };
   return JSON.parse(await readFile(path.join(out, 'reports', latest.run, 'report.json'), 'utf8'));
 }
@@ -60,7 +66,10 @@ describe('catalog files', () => {
       expect(all.map((c) => c.id)).toHaveLength(8);
       expect(all[0]?.id).toBe('tiny:1:amd64:default');
       expect(all.find((c) => c.id === 'tiny:2:arm64:cloud')?.overrides).toContain('image.expiry=2d');
-      expect(expandCatalog(catalog, 'tiny:2:*:cloud').map((c) => c.id)).toEqual(['tiny:2:amd64:cloud', 'tiny:2:arm64:cloud']);
+      expect(expandCatalog(catalog, 'tiny:2:*:cloud').map((c) => c.id)).toEqual([
+        'tiny:2:amd64:cloud',
+        'tiny:2:arm64:cloud',
+      ]);
       expect(matchesOnly('debian:bookworm:amd64:default', 'debian')).toBe(true);
       expect(matchesOnly('debian:bookworm:amd64:default', 'debian:trixie')).toBe(false);
     } finally {
@@ -95,14 +104,32 @@ describe('kiln build --catalog', () => {
   let cat: string;
   const defs = (name: string): string => path.join(tmp, `${name}.yaml`);
   const run = (serial: string, extra: string[] = []) =>
-    kiln(['build', '--catalog', cat, '--out', out, '--jobs', '2', '--serial', serial, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work'), ...extra]);
+    kiln([
+      'build',
+      '--catalog',
+      cat,
+      '--out',
+      out,
+      '--jobs',
+      '2',
+      '--serial',
+      serial,
+      '--cache-dir',
+      path.join(tmp, 'cache'),
+      '--work-dir',
+      path.join(tmp, 'work'),
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-catalog-'));
     out = path.join(tmp, 'out');
     cat = path.join(tmp, 'kiln.yaml');
     for (const d of ['alpha', 'beta', 'gamma']) await writeFile(defs(d), variantOf(d));
-    await writeFile(cat, 'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n- definition: gamma.yaml\n');
+    await writeFile(
+      cat,
+      'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n- definition: gamma.yaml\n',
+    );
   });
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -111,7 +138,11 @@ describe('kiln build --catalog', () => {
   it('builds, boot-tests with the real LXC client and publishes every image, with a report', async () => {
     const r = await run('20260101_00:00', ['--test']);
     expect(r.exitCode, r.all).toBe(0);
-    expect(indexLines(out).map((l) => l.split(';').slice(0, 5).join(';')).sort()).toEqual([
+    expect(
+      indexLines(out)
+        .map((l) => l.split(';').slice(0, 5).join(';'))
+        .sort(),
+    ).toEqual([
       'alpha;1.35;amd64;default;20260101_00:00',
       'beta;1.35;amd64;default;20260101_00:00',
       'gamma;1.35;amd64;default;20260101_00:00',
@@ -120,13 +151,20 @@ describe('kiln build --catalog', () => {
     expect(rep.builds.map((b) => b.status)).toEqual(['published', 'published', 'published']);
     const logText = await readFile(path.join(out, 'reports/20260101_0000', rep.builds[0]!.log), 'utf8');
     expect(logText).toContain('lxc-attach');
-    expect(readFileSync(path.join(out, 'reports/20260101_0000/report.html'), 'utf8')).toContain('alpha:1.35:amd64:default');
+    expect(readFileSync(path.join(out, 'reports/20260101_0000/report.html'), 'utf8')).toContain(
+      'alpha:1.35:amd64:default',
+    );
     // The web catalog links the newest report.
     const server = await startServer({ tree: out, listen: { host: '127.0.0.1', port: 0 } });
     try {
       const page = await fetchText(`https://127.0.0.1:${server.httpsPort}/`, server.caPath as string);
       expect(page).toContain('href="/reports/20260101_0000/report.html"');
-      expect(await fetchText(`https://127.0.0.1:${server.httpsPort}/reports/20260101_0000/report.html`, server.caPath as string)).toContain('gamma:1.35:amd64:default');
+      expect(
+        await fetchText(
+          `https://127.0.0.1:${server.httpsPort}/reports/20260101_0000/report.html`,
+          server.caPath as string,
+        ),
+      ).toContain('gamma:1.35:amd64:default');
     } finally {
       await server.close();
     }
@@ -143,38 +181,62 @@ describe('kiln build --catalog', () => {
   it('kiln plan --matrix lists every cell with its input digest, whether it would be skipped, and the command to shard it', async () => {
     const r = await kiln(['plan', '--catalog', cat, '--matrix', '--json', '--out', out]);
     expect(r.exitCode, r.all).toBe(0);
-    const rows = JSON.parse(r.stdout) as Array<{ id: string; inputDigest: string; wouldSkip: boolean; published: string; command: string }>;
+    const rows = JSON.parse(r.stdout) as Array<{
+      id: string;
+      inputDigest: string;
+      wouldSkip: boolean;
+      published: string;
+      command: string;
+    }>;
     expect(rows.map((x) => [x.id, x.wouldSkip, x.published])).toEqual([
       ['alpha:1.35:amd64:default', true, '20260101_00:00'],
       ['beta:1.35:amd64:default', true, '20260101_00:00'],
       ['gamma:1.35:amd64:default', true, '20260101_00:00'],
     ]);
-    const published = JSON.parse(await readFile(path.join(out, 'images/alpha/1.35/amd64/default/20260101_00:00/build.json'), 'utf8')) as { inputDigest: string };
+    const published = JSON.parse(
+      await readFile(path.join(out, 'images/alpha/1.35/amd64/default/20260101_00:00/build.json'), 'utf8'),
+    ) as { inputDigest: string };
     expect(rows[0]?.inputDigest).toBe(published.inputDigest);
     expect(rows[0]?.command).toBe(`kiln build --catalog ${cat} --only alpha:1.35:amd64:default --out ${out}`);
   });
 
   it('rebuilds only the products of the definition whose package list changed, and says why', async () => {
-    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello]\n    action: install\n' }));
+    await writeFile(
+      defs('beta'),
+      variantOf('beta', { packages: '  sets:\n  - packages: [hello]\n    action: install\n' }),
+    );
     const planned = await kiln(['plan', '--catalog', cat, '--matrix', '--out', out]);
-    expect(planned.stdout).toMatch(/^beta:1\.35:amd64:default +[0-9a-f]{12} build\n +because: the definition, its options or the plan changed$/m);
+    expect(planned.stdout).toMatch(
+      /^beta:1\.35:amd64:default +[0-9a-f]{12} build\n +because: the definition, its options or the plan changed$/m,
+    );
     const r = await run('20260101_00:02');
     expect(r.exitCode, r.all).toBe(0);
-    expect((await report(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual(['alpha unchanged', 'beta published', 'gamma unchanged']);
-    expect((await report(out)).builds.find((b) => b.id.startsWith('beta'))?.changes).toEqual(['the definition, its options or the plan changed']);
+    expect((await report(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual([
+      'alpha unchanged',
+      'beta published',
+      'gamma unchanged',
+    ]);
+    expect((await report(out)).builds.find((b) => b.id.startsWith('beta'))?.changes).toEqual([
+      'the definition, its options or the plan changed',
+    ]);
     expect(serialOf(out, 'beta')).toBe('20260101_00:02');
     expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
   });
 
   it('quarantines an image whose action breaks boot; the index keeps its previous good build', async () => {
-    await writeFile(defs('gamma'), variantOf('gamma', { actions: '- trigger: post-files\n  action: |-\n    #!/bin/sh\n    rm /sbin/init\n' }));
+    await writeFile(
+      defs('gamma'),
+      variantOf('gamma', { actions: '- trigger: post-files\n  action: |-\n    #!/bin/sh\n    rm /sbin/init\n' }),
+    );
     const r = await run('20260101_00:03', ['--test', '--test-timeout', '20']);
     expect(r.exitCode).toBe(1);
     const gamma = (await report(out)).builds.find((b) => b.id.startsWith('gamma'));
     expect(gamma?.status).toBe('quarantined');
     expect(serialOf(out, 'gamma')).toBe('20260101_00:00');
     expect(existsSync(path.join(out, 'images/gamma/1.35/amd64/default/20260101_00:03'))).toBe(false);
-    expect(existsSync(path.join(out, '.kiln/quarantine/gamma_1.35_amd64_default/20260101_0003/rootfs.tar.xz'))).toBe(true);
+    expect(existsSync(path.join(out, '.kiln/quarantine/gamma_1.35_amd64_default/20260101_0003/rootfs.tar.xz'))).toBe(
+      true,
+    );
     expect(existsSync(path.join(out, '.kiln/quarantine/gamma_1.35_amd64_default/20260101_0003/build.log'))).toBe(true);
   });
 
@@ -183,9 +245,15 @@ describe('kiln build --catalog', () => {
     await writeFile(defs('gamma'), variantOf('gamma'));
     await writeFile(
       defs('alpha'),
-      variantOf('alpha', { actions: '- trigger: post-packages\n  action: |-\n    #!/bin/sh\n    echo "package manager running"\n    kill -KILL $$\n' }),
+      variantOf('alpha', {
+        actions:
+          '- trigger: post-packages\n  action: |-\n    #!/bin/sh\n    echo "package manager running"\n    kill -KILL $$\n',
+      }),
     );
-    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello, world]\n    action: install\n' }));
+    await writeFile(
+      defs('beta'),
+      variantOf('beta', { packages: '  sets:\n  - packages: [hello, world]\n    action: install\n' }),
+    );
     const mountsBefore = mountPoints();
     const cgroupsBefore = cgroupTree();
     const r = await run('20260101_00:04');
@@ -199,15 +267,25 @@ describe('kiln build --catalog', () => {
     expect(kilnTempDirs(path.join(tmp, 'work'))).toEqual([]);
     const alphaLog = (await report(out)).builds.find((b) => b.id.startsWith('alpha'));
     expect(alphaLog?.reason).toContain('post-packages');
-    expect(await readFile(path.join(out, 'reports/20260101_0004', alphaLog!.log), 'utf8')).toContain('package manager running');
+    expect(await readFile(path.join(out, 'reports/20260101_0004', alphaLog!.log), 'utf8')).toContain(
+      'package manager running',
+    );
   });
 
   it('keeps as many builds of each product as its catalog entry says', async () => {
-    await writeFile(cat, 'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n  keep: 1\n- definition: gamma.yaml\n');
-    await writeFile(defs('beta'), variantOf('beta', { packages: '  sets:\n  - packages: [hello, again]\n    action: install\n' }));
+    await writeFile(
+      cat,
+      'keep: 3\nimages:\n- definition: alpha.yaml\n- definition: beta.yaml\n  keep: 1\n- definition: gamma.yaml\n',
+    );
+    await writeFile(
+      defs('beta'),
+      variantOf('beta', { packages: '  sets:\n  - packages: [hello, again]\n    action: install\n' }),
+    );
     const r = await run('20260101_00:05');
     const versions = (product: string): string[] => {
-      const streams = JSON.parse(readFileSync(path.join(out, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, { versions: Record<string, unknown> }> };
+      const streams = JSON.parse(readFileSync(path.join(out, 'streams/v1/images.json'), 'utf8')) as {
+        products: Record<string, { versions: Record<string, unknown> }>;
+      };
       return Object.keys(streams.products[product]?.versions ?? {}).sort();
     };
     // beta had three builds (00:00, 00:02, 00:04); with keep 1 only the new one stays listed.
@@ -224,13 +302,35 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
   let out: string;
   let cat: string;
   const run = (serial: string) =>
-    kiln(['build', '--catalog', cat, '--out', out, '--serial', serial, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
-  const product = async (): Promise<{ aliases: string; os: string; requirements: Record<string, string>; versions: Record<string, unknown> }> => {
-    const images = JSON.parse(await readFile(path.join(out, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, never> };
+    kiln([
+      'build',
+      '--catalog',
+      cat,
+      '--out',
+      out,
+      '--serial',
+      serial,
+      '--cache-dir',
+      path.join(tmp, 'cache'),
+      '--work-dir',
+      path.join(tmp, 'work'),
+    ]);
+  const product = async (): Promise<{
+    aliases: string;
+    os: string;
+    requirements: Record<string, string>;
+    versions: Record<string, unknown>;
+  }> => {
+    const images = JSON.parse(await readFile(path.join(out, 'streams/v1/images.json'), 'utf8')) as {
+      products: Record<string, never>;
+    };
     return images.products['delta:1.35:amd64:default']!;
   };
   const catalogWith = (requirements: string) =>
-    writeFile(cat, `images:\n- definition: delta.yaml\n  release_aliases:\n    "1.35": ["1", stable]\n  requirements:\n${requirements}`);
+    writeFile(
+      cat,
+      `images:\n- definition: delta.yaml\n  release_aliases:\n    "1.35": ["1", stable]\n  requirements:\n${requirements}`,
+    );
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-catalog-aliases-'));
@@ -247,23 +347,32 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
 
   it('publishes release aliases (`delta/1`, `delta/stable/default`) and requirements in the simplestreams product', async () => {
     const p = await product();
-    expect(p.aliases.split(',').sort()).toEqual(['delta/1', 'delta/1.35', 'delta/1.35/default', 'delta/1/default', 'delta/stable', 'delta/stable/default']);
+    expect(p.aliases.split(',').sort()).toEqual([
+      'delta/1',
+      'delta/1.35',
+      'delta/1.35/default',
+      'delta/1/default',
+      'delta/stable',
+      'delta/stable/default',
+    ]);
     expect(p.requirements).toEqual({ cgroup: 'v2', secureboot: 'false' });
     // lxc-ci's os: the distribution title-cased.
     expect(p.os).toBe('Delta');
   });
 
-  it('the real LXD client resolves the release aliases to kiln\'s image', async () => {
+  it("the real LXD client resolves the release aliases to kiln's image", async () => {
     const server = await startServer({ tree: out, listen: { host: '127.0.0.1', port: 0 } });
     try {
       await mkdir(path.join(tmp, 'lxdconf'));
       const env = { ...process.env, LXD_CONF: path.join(tmp, 'lxdconf'), SSL_CERT_FILE: server.caPath!, HOME: tmp };
       const lxd = (...args: string[]) => execa('lxc', args, { env });
       await lxd('remote', 'add', 'K', `https://127.0.0.1:${server.httpsPort}`, '--protocol=simplestreams', '--public');
-      const record = JSON.parse(await readFile(path.join(out, 'images/delta/1.35/amd64/default/20260101_00:00/build.json'), 'utf8')) as { fingerprints: { combined_squashfs_sha256: string } };
+      const record = JSON.parse(
+        await readFile(path.join(out, 'images/delta/1.35/amd64/default/20260101_00:00/build.json'), 'utf8'),
+      ) as { fingerprints: { combined_squashfs_sha256: string } };
       const info = (await lxd('image', 'info', 'K:delta/1')).stdout;
       expect(info).toContain(`Fingerprint: ${record.fingerprints.combined_squashfs_sha256}`);
-      expect(info).toMatch(/Aliases:\n(    - .*\n)*    - delta\/stable\/default\n/);
+      expect(info).toMatch(/Aliases:\n( {4}- .*\n)* {4}- delta\/stable\/default\n/);
       expect(info).toContain('os: Delta');
     } finally {
       await server.close();
@@ -273,7 +382,9 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
   it('a changed requirement republishes the product (it is part of the input digest)', async () => {
     await catalogWith('    secureboot: "false"\n');
     expect((await run('20260101_00:01')).exitCode).toBe(0);
-    expect((await report(out)).builds.map((b) => [b.status, b.changes])).toEqual([['published', ['the output options or the published names changed']]]);
+    expect((await report(out)).builds.map((b) => [b.status, b.changes])).toEqual([
+      ['published', ['the output options or the published names changed']],
+    ]);
     expect((await product()).requirements).toEqual({ secureboot: 'false' });
     expect((await run('20260101_00:02')).exitCode).toBe(0);
     expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged']);
@@ -281,10 +392,26 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
 
   it('kiln build of one definition takes the same as flags: --release-alias, --requirement', async () => {
     const single = path.join(tmp, 'single');
-    const r = await kiln(['build', path.join(tmp, 'delta.yaml'), '--out', single, '--serial', '20260101_00:00', '--release-alias', '1',
-      '--requirement', 'secureboot=false', '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
+    const r = await kiln([
+      'build',
+      path.join(tmp, 'delta.yaml'),
+      '--out',
+      single,
+      '--serial',
+      '20260101_00:00',
+      '--release-alias',
+      '1',
+      '--requirement',
+      'secureboot=false',
+      '--cache-dir',
+      path.join(tmp, 'cache'),
+      '--work-dir',
+      path.join(tmp, 'work'),
+    ]);
     expect(r.exitCode, r.all).toBe(0);
-    const images = JSON.parse(await readFile(path.join(single, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, { aliases: string; requirements: Record<string, string> }> };
+    const images = JSON.parse(await readFile(path.join(single, 'streams/v1/images.json'), 'utf8')) as {
+      products: Record<string, { aliases: string; requirements: Record<string, string> }>;
+    };
     const p = images.products['delta:1.35:amd64:default']!;
     expect(p.aliases.split(',')).toEqual(expect.arrayContaining(['delta/1', 'delta/1/default']));
     expect(p.requirements).toEqual({ secureboot: 'false' });

@@ -3,12 +3,15 @@
  * input digest was made of (build.json `inputParts`) and names what differs.
  */
 import { describe, expect, it } from 'vitest';
-import { changedInputs, inputDigest, type InputParts } from '../../src/build/input-digest.js';
+import { changedInputs, inputDigest, type InputParts } from '../../src/pipeline/input-digest.js';
 
 const base: InputParts = {
   kiln: '0.1.0',
   plan: 'p1',
-  source: { 'http://mirror/debian/dists/bookworm/InRelease': 'a', 'http://mirror/debian-security/dists/bookworm-security/InRelease': 'b' },
+  source: {
+    'http://mirror/debian/dists/bookworm/InRelease': 'a',
+    'http://mirror/debian-security/dists/bookworm-security/InRelease': 'b',
+  },
   outputs: { formats: ['incus', 'lxc'] },
 };
 
@@ -19,8 +22,13 @@ describe('what changed since the published build', () => {
   });
 
   it('names an upstream file by its URL: a security update', () => {
-    const now = { ...base, source: { ...base.source, 'http://mirror/debian-security/dists/bookworm-security/InRelease': 'c' } };
-    expect(changedInputs(base, now)).toEqual(['http://mirror/debian-security/dists/bookworm-security/InRelease changed']);
+    const now = {
+      ...base,
+      source: { ...base.source, 'http://mirror/debian-security/dists/bookworm-security/InRelease': 'c' },
+    };
+    expect(changedInputs(base, now)).toEqual([
+      'http://mirror/debian-security/dists/bookworm-security/InRelease changed',
+    ]);
     expect(inputDigest(now)).not.toBe(inputDigest(base));
   });
 
@@ -28,7 +36,10 @@ describe('what changed since the published build', () => {
     const now: InputParts = {
       kiln: '0.2.0',
       plan: 'p2',
-      source: { 'http://mirror/debian/dists/bookworm/InRelease': 'a', 'http://mirror/debian/dists/bookworm-updates/InRelease': 'u' },
+      source: {
+        'http://mirror/debian/dists/bookworm/InRelease': 'a',
+        'http://mirror/debian/dists/bookworm-updates/InRelease': 'u',
+      },
       outputs: { formats: ['lxc'] },
     };
     expect(changedInputs(base, now)).toEqual([

@@ -6,7 +6,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { kiln } from '../helpers/kiln.js';
 import { serveTree } from '../helpers/serve.js';
-import { SHARED_CATALOG_SERIAL, sharedDebianCatalog, sharedRoot, type SharedCatalogRun } from '../helpers/shared-builds.js';
+import {
+  SHARED_CATALOG_SERIAL,
+  sharedDebianCatalog,
+  sharedRoot,
+  type SharedCatalogRun,
+} from '../helpers/shared-builds.js';
 
 const CELLS = [
   'busybox:1.35:amd64:default',
@@ -29,7 +34,9 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
   }, 60 * 60_000);
 
   it('published every image after it booted under the real LXC client', async () => {
-    expect(run.report.builds.map((b) => [b.id, b.status, b.reason ?? ''])).toEqual(CELLS.map((id) => [id, 'published', '']));
+    expect(run.report.builds.map((b) => [b.id, b.status, b.reason ?? ''])).toEqual(
+      CELLS.map((id) => [id, 'published', '']),
+    );
     for (const id of CELLS.slice(1)) expect(await run.logOf(id)).toMatch(/lxc-attach .* -- true\n/);
   });
 
@@ -42,11 +49,15 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
       const listed: string[] = [];
       for (const variant of ['default', 'cloud']) {
         // lxc 5.0.2 exits 1 after a successful --list: judge by what it prints.
-        const r = await execa('lxc-create', ['-n', 'kiln-list', '-t', 'download', '--', '--server', served.server, '--list', '--variant', variant], {
-          env: { WGETRC: wgetrc, LXC_CACHE_PATH: path.join(dir, 'cache') },
-          reject: false,
-          all: true,
-        });
+        const r = await execa(
+          'lxc-create',
+          ['-n', 'kiln-list', '-t', 'download', '--', '--server', served.server, '--list', '--variant', variant],
+          {
+            env: { WGETRC: wgetrc, LXC_CACHE_PATH: path.join(dir, 'cache') },
+            reject: false,
+            all: true,
+          },
+        );
         for (const line of r.stdout.split('\n')) {
           const f = line.trim().split(/\s+/);
           if (f.length === 5 && f[4] === SHARED_CATALOG_SERIAL) listed.push(`${f[0]}:${f[1]}:${f[2]}:${f[3]}`);
@@ -61,7 +72,9 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
 
   it('the cloud image switches cloud-init off in rootfs.tar.xz only: rootfs.squashfs keeps it for the NoCloud seed', async () => {
     const dir = path.join(run.out, 'images/debian/bookworm/amd64/cloud', SHARED_CATALOG_SERIAL);
-    const inTar = await execa('tar', ['-tJf', path.join(dir, 'rootfs.tar.xz'), './etc/cloud/cloud-init.disabled'], { reject: false });
+    const inTar = await execa('tar', ['-tJf', path.join(dir, 'rootfs.tar.xz'), './etc/cloud/cloud-init.disabled'], {
+      reject: false,
+    });
     expect(inTar.stdout).toBe('./etc/cloud/cloud-init.disabled');
     const inSquashfs = (await execa('rdsquashfs', ['-l', '/etc/cloud', path.join(dir, 'rootfs.squashfs')])).stdout;
     expect(inSquashfs).toContain('cloud.cfg');
@@ -72,12 +85,27 @@ describe('a catalog of busybox and Debian built with --jobs 2 --test', () => {
 
   it('a second run with nothing changed reports every build unchanged and publishes no new serial', async () => {
     const r = await kiln(
-      ['build', '--catalog', run.catalog, '--jobs', '2', '--test', '--out', run.out, '--serial', '20260101_00:01', '--cache-dir', path.join(sharedRoot(), 'cache')],
+      [
+        'build',
+        '--catalog',
+        run.catalog,
+        '--jobs',
+        '2',
+        '--test',
+        '--out',
+        run.out,
+        '--serial',
+        '20260101_00:01',
+        '--cache-dir',
+        path.join(sharedRoot(), 'cache'),
+      ],
       { timeout: 600_000 },
     );
     expect(r.exitCode, r.all).toBe(0);
     const latest = JSON.parse(await readFile(path.join(run.out, 'reports/latest.json'), 'utf8')) as { run: string };
-    const report = JSON.parse(readFileSync(path.join(run.out, 'reports', latest.run, 'report.json'), 'utf8')) as { builds: Array<{ id: string; status: string }> };
+    const report = JSON.parse(readFileSync(path.join(run.out, 'reports', latest.run, 'report.json'), 'utf8')) as {
+      builds: Array<{ id: string; status: string }>;
+    };
     expect(report.builds.map((b) => [b.id, b.status])).toEqual(CELLS.map((id) => [id, 'unchanged']));
     expect(existsSync(path.join(run.out, 'images/debian/bookworm/amd64/default/20260101_00:01'))).toBe(false);
   }, 600_000);

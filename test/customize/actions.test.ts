@@ -109,7 +109,9 @@ packages:
     echo "never"`,
     );
     const started = Date.now();
-    const err = await customize({ plan: planFor(yaml, path.join(tmp, 'timeout.yaml')), rootfs: root, sink }).catch((e: unknown) => e);
+    const err = await customize({ plan: planFor(yaml, path.join(tmp, 'timeout.yaml')), rootfs: root, sink }).catch(
+      (e: unknown) => e,
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(err).toBeInstanceOf(StepError);
     expect((err as StepError).message).toBe('step post-packages[0]: timed out after 1s');
@@ -118,9 +120,14 @@ packages:
   });
 
   it('the shebang is resolved inside the image: an interpreter only the host has fails the step', async () => {
-    const yaml = definition('  variables: []', `- trigger: post-unpack\n  action: |-\n    #!/usr/bin/python3\n    print("ran on the host")`);
+    const yaml = definition(
+      '  variables: []',
+      `- trigger: post-unpack\n  action: |-\n    #!/usr/bin/python3\n    print("ran on the host")`,
+    );
     const sink = new MemorySink();
-    const err = await customize({ plan: planFor(yaml, path.join(tmp, 'interp.yaml')), rootfs: root, sink }).catch((e: unknown) => e);
+    const err = await customize({ plan: planFor(yaml, path.join(tmp, 'interp.yaml')), rootfs: root, sink }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StepError);
     expect((err as StepError).step).toBe('post-unpack[0]');
     expect(outputOf(sink).join('\n')).not.toContain('ran on the host');

@@ -7,7 +7,18 @@ import path from 'node:path';
 export async function makeSigningKey(dir: string, uid: string): Promise<{ home: string; armored: string }> {
   const home = path.join(dir, `gnupg-${uid.replace(/\W/g, '')}`);
   await mkdir(home, { recursive: true, mode: 0o700 });
-  await execa('gpg', ['--homedir', home, '--batch', '--passphrase', '', '--quick-gen-key', `${uid} <${uid}@kiln.invalid>`, 'ed25519', 'sign', 'never']);
+  await execa('gpg', [
+    '--homedir',
+    home,
+    '--batch',
+    '--passphrase',
+    '',
+    '--quick-gen-key',
+    `${uid} <${uid}@kiln.invalid>`,
+    'ed25519',
+    'sign',
+    'never',
+  ]);
   const { stdout } = await execa('gpg', ['--homedir', home, '--armor', '--export']);
   return { home, armored: stdout };
 }
@@ -64,5 +75,14 @@ export async function makeFlatRepo(dir: string, packages: TestPackage[], signer:
   const sha = createHash('sha256').update(packagesText).digest('hex');
   const release = `Origin: kiln\nLabel: kiln\nDate: ${new Date().toUTCString()}\nSHA256:\n ${sha} ${Buffer.byteLength(packagesText)} Packages\n`;
   await writeFile(path.join(dir, 'Release'), release);
-  await execa('gpg', ['--homedir', signer.home, '--batch', '--yes', '--clearsign', '-o', path.join(dir, 'InRelease'), path.join(dir, 'Release')]);
+  await execa('gpg', [
+    '--homedir',
+    signer.home,
+    '--batch',
+    '--yes',
+    '--clearsign',
+    '-o',
+    path.join(dir, 'InRelease'),
+    path.join(dir, 'Release'),
+  ]);
 }

@@ -8,7 +8,10 @@ import { sharedRoot } from '../helpers/shared-builds.js';
 /** The mirror the host's apt configuration uses for bookworm, as kiln itself picks it. */
 async function hostDebianMirror(): Promise<string> {
   const mirror = pickDebianMirror(await readAptSources(), 'bookworm');
-  if (!mirror) throw new Error('no Debian bookworm mirror (deb, http(s) or file URI) in /etc/apt/sources.list or /etc/apt/sources.list.d/');
+  if (!mirror)
+    throw new Error(
+      'no Debian bookworm mirror (deb, http(s) or file URI) in /etc/apt/sources.list or /etc/apt/sources.list.d/',
+    );
   return mirror;
 }
 

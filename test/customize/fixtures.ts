@@ -11,7 +11,9 @@ export function busyboxRoot(root: string): string {
   mkdirSync(path.join(root, 'bin'), { recursive: true });
   copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
   chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  for (const applet of execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+  for (const applet of execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)) {
     if (applet === 'bin/busybox') continue;
     mkdirSync(path.join(root, path.dirname(applet)), { recursive: true });
     try {
@@ -32,7 +34,10 @@ export function busyboxRoot(root: string): string {
 export function recordingTools(root: string, tools: string[]): void {
   for (const tool of tools) {
     const file = path.join(root, 'usr/local/bin', tool);
-    writeFileSync(file, `#!/bin/sh\n{ printf '%s' "${tool}"; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> /commands.log\n`);
+    writeFileSync(
+      file,
+      `#!/bin/sh\n{ printf '%s' "${tool}"; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> /commands.log\n`,
+    );
     chmodSync(file, 0o755);
   }
 }
@@ -50,12 +55,20 @@ export function recordedCommands(root: string): string[][] {
     .map((l) => l.split('\t'));
 }
 
-export function planFor(yaml: string, file: string, targets: TargetKind[] = ['lxc', 'incus'], overrides: string[] = []): Plan {
+export function planFor(
+  yaml: string,
+  file: string,
+  targets: TargetKind[] = ['lxc', 'incus'],
+  overrides: string[] = [],
+): Plan {
   return makePlan(loadDefinitionText(yaml, file, { overrides, now: new Date('2025-01-01T00:00:00Z') }), { targets });
 }
 
 export function outputOf(sink: MemorySink, step?: string): string[] {
   return sink.events
-    .filter((e): e is Extract<KilnEvent, { type: 'output' }> => e.type === 'output' && (step === undefined || e.step === step))
+    .filter(
+      (e): e is Extract<KilnEvent, { type: 'output' }> =>
+        e.type === 'output' && (step === undefined || e.step === step),
+    )
     .map((e) => e.line);
 }

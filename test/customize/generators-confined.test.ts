@@ -31,7 +31,10 @@ describe('generators stay inside the image root', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function run(entry: FileEntry, plan: Plan = { targets: ['lxc'], definitionFile: path.join(tmp, 'def.yaml') } as Plan) {
+  async function run(
+    entry: FileEntry,
+    plan: Plan = { targets: ['lxc'], definitionFile: path.join(tmp, 'def.yaml') } as Plan,
+  ) {
     const gen = generators[entry.generator];
     if (!gen) throw new Error(`no generator ${entry.generator}`);
     const metadata = emptyMetadata();

@@ -57,7 +57,14 @@ describe('file generators', () => {
     it('keeps the source mode unless the definition sets one (distrobuilder drops it)', async () => {
       await run({ generator: 'copy', source: 'src/tool', path: '/usr/local/bin/tool' });
       expect((await lstat(path.join(root, 'usr/local/bin/tool'))).mode & 0o7777).toBe(0o750);
-      await run({ generator: 'copy', source: 'src/tool', path: '/usr/local/bin/tool2', mode: '0700', uid: '12', gid: '34' });
+      await run({
+        generator: 'copy',
+        source: 'src/tool',
+        path: '/usr/local/bin/tool2',
+        mode: '0700',
+        uid: '12',
+        gid: '34',
+      });
       const st = await lstat(path.join(root, 'usr/local/bin/tool2'));
       expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, 12, 34]);
     });
@@ -81,7 +88,9 @@ describe('file generators', () => {
     });
 
     it('a source matching nothing is an error naming it', async () => {
-      await expect(run({ generator: 'copy', source: 'src/missing*', path: '/x' })).rejects.toThrow(/copy source 'src\/missing\*' matches no file/);
+      await expect(run({ generator: 'copy', source: 'src/missing*', path: '/x' })).rejects.toThrow(
+        /copy source 'src\/missing\*' matches no file/,
+      );
     });
   });
 
@@ -89,7 +98,9 @@ describe('file generators', () => {
     it('Incus: NoCloud seed templates with instance config first, then user.*, then the default', async () => {
       const meta = await run({ generator: 'cloud-init', name: 'user-data' }, plan(['incus']));
       expect(meta.incusTemplateFiles['cloud-init-user-data.tpl']).toBe(seedTemplate('user-data').template);
-      expect(meta.incusTemplateFiles['cloud-init-user-data.tpl']).toContain('config_get("cloud-init.user-data", config_get("user.user-data", properties.default))');
+      expect(meta.incusTemplateFiles['cloud-init-user-data.tpl']).toContain(
+        'config_get("cloud-init.user-data", config_get("user.user-data", properties.default))',
+      );
       expect(meta.incusTemplates['/var/lib/cloud/seed/nocloud-net/user-data']).toEqual({
         template: 'cloud-init-user-data.tpl',
         when: ['create', 'copy'],
@@ -99,8 +110,13 @@ describe('file generators', () => {
 
     it('Incus: meta-data names the instance; network-config defaults to DHCP on eth0 (enp5s0 in a VM); content replaces the default', async () => {
       const meta = await run({ generator: 'cloud-init', name: 'meta-data' }, plan(['incus']));
-      expect(meta.incusTemplateFiles['cloud-init-meta-data.tpl']).toContain('instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}');
-      const net = await run({ generator: 'cloud-init', name: 'network-config', path: '/seed/net', content: 'version: 2' }, plan(['incus']));
+      expect(meta.incusTemplateFiles['cloud-init-meta-data.tpl']).toContain(
+        'instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}',
+      );
+      const net = await run(
+        { generator: 'cloud-init', name: 'network-config', path: '/seed/net', content: 'version: 2' },
+        plan(['incus']),
+      );
       const tpl = net.incusTemplateFiles['cloud-init-network-config.tpl'] as string;
       expect(tpl).toContain('name: eth0');
       expect(tpl).toContain('instance.type == "virtual-machine"');
@@ -125,20 +141,31 @@ describe('file generators', () => {
         add: [{ path: 'etc/cloud/cloud-init.disabled', content: '', mode: 0o644 }],
       });
       expect(meta.incusTemplates['/var/lib/cloud/seed/nocloud-net/vendor-data']).toBeDefined();
-      expect(sink.events).toContainEqual(expect.objectContaining({ type: 'log', message: expect.stringContaining('cloud-init is disabled in rootfs.tar.xz only') }));
+      expect(sink.events).toContainEqual(
+        expect.objectContaining({
+          type: 'log',
+          message: expect.stringContaining('cloud-init is disabled in rootfs.tar.xz only'),
+        }),
+      );
     });
 
     it('an unknown seed name is an error listing the allowed ones', async () => {
-      await expect(run({ generator: 'cloud-init', name: 'userdata' })).rejects.toThrow("cloud-init name 'userdata' must be one of user-data, meta-data, vendor-data, network-config");
+      await expect(run({ generator: 'cloud-init', name: 'userdata' })).rejects.toThrow(
+        "cloud-init name 'userdata' must be one of user-data, meta-data, vendor-data, network-config",
+      );
     });
   });
 
   describe('virtual-machine generators', () => {
     it('fstab writes the labelled root and ESP (btrfs with its subvolume) for an Incus VM', async () => {
       await run({ generator: 'fstab', path: '/ignored' }, plan(['incus'], 'vm'));
-      expect(await readFile(path.join(root, 'etc/fstab'), 'utf8')).toBe('LABEL=rootfs / ext4 defaults 0 0\nLABEL=UEFI /boot/efi vfat defaults 0 0\n');
+      expect(await readFile(path.join(root, 'etc/fstab'), 'utf8')).toBe(
+        'LABEL=rootfs / ext4 defaults 0 0\nLABEL=UEFI /boot/efi vfat defaults 0 0\n',
+      );
       await run({ generator: 'fstab' }, plan(['incus'], 'vm', 'btrfs'));
-      expect(await readFile(path.join(root, 'etc/fstab'), 'utf8')).toContain('LABEL=rootfs / btrfs defaults,subvol=@ 0 0');
+      expect(await readFile(path.join(root, 'etc/fstab'), 'utf8')).toContain(
+        'LABEL=rootfs / btrfs defaults,subvol=@ 0 0',
+      );
     });
 
     it('fstab and incus-agent refuse container builds, telling to filter the entry with types: [vm]', async () => {
@@ -158,7 +185,9 @@ describe('file generators', () => {
       expect(unit).toContain('ExecStartPre=/usr/lib/systemd/incus-agent-setup');
       expect(unit).toContain('ExecStart=/run/incus_agent/incus-agent');
       expect((await lstat(path.join(root, 'usr/lib/systemd/incus-agent-setup'))).mode & 0o777).toBe(0o755);
-      expect(await readFile(path.join(root, 'usr/lib/udev/rules.d/99-incus-agent.rules'), 'utf8')).toContain('virtio-ports/org.linuxcontainers.incus');
+      expect(await readFile(path.join(root, 'usr/lib/udev/rules.d/99-incus-agent.rules'), 'utf8')).toContain(
+        'virtio-ports/org.linuxcontainers.incus',
+      );
     });
 
     it('incus-agent adds OpenRC services to the default runlevel in an OpenRC image', async () => {

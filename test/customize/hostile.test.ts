@@ -23,7 +23,8 @@ describe('a hostile image cannot touch the host', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-hostile-'));
     canary = path.join(tmp, 'canary');
     await mkdir(canary);
-    for (const f of ['hostname', 'dumped', 'victim', 'inner', 'escape']) await writeFile(path.join(canary, f), `${secret} ${f}\n`);
+    for (const f of ['hostname', 'dumped', 'victim', 'inner', 'escape'])
+      await writeFile(path.join(canary, f), `${secret} ${f}\n`);
   });
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -59,7 +60,11 @@ describe('a hostile image cannot touch the host', () => {
       'echo "attempts done"',
       '',
     ].join('\n');
-    const indent = (s: string) => s.split('\n').map((l) => `    ${l}`).join('\n');
+    const indent = (s: string) =>
+      s
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n');
     const yaml = `
 image:
   distribution: hostile

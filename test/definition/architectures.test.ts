@@ -52,15 +52,28 @@ describe('architecture mapping (definitions-spec 1.8)', () => {
   });
 
   it('computes kernel name and personality through the alias table', () => {
-    expect(resolved('amd64')).toMatchObject({ architecture: 'amd64', architecture_mapped: 'amd64', architecture_kernel: 'x86_64', architecture_personality: 'linux64' });
-    expect(resolved('armhf', 'mappings:\n  architecture_map: alpinelinux\n')).toMatchObject({ architecture_mapped: 'armv7', architecture_kernel: 'armv7l', architecture_personality: 'linux32' });
-    expect(resolved('x86_64', 'mappings:\n  architectures:\n    x86_64: x64\n')).toMatchObject({ architecture_mapped: 'x64', architecture_kernel: 'x86_64' });
+    expect(resolved('amd64')).toMatchObject({
+      architecture: 'amd64',
+      architecture_mapped: 'amd64',
+      architecture_kernel: 'x86_64',
+      architecture_personality: 'linux64',
+    });
+    expect(resolved('armhf', 'mappings:\n  architecture_map: alpinelinux\n')).toMatchObject({
+      architecture_mapped: 'armv7',
+      architecture_kernel: 'armv7l',
+      architecture_personality: 'linux32',
+    });
+    expect(resolved('x86_64', 'mappings:\n  architectures:\n    x86_64: x64\n')).toMatchObject({
+      architecture_mapped: 'x64',
+      architecture_kernel: 'x86_64',
+    });
   });
 
   it('overwrites computed fields written in the file, as distrobuilder does', () => {
     const img = resolved('arm64', '').architecture_mapped;
     expect(img).toBe('arm64');
-    const text = 'image:\n  distribution: x\n  architecture: arm64\n  architecture_kernel: bogus\nsource:\n  downloader: busybox\n';
+    const text =
+      'image:\n  distribution: x\n  architecture: arm64\n  architecture_kernel: bogus\nsource:\n  downloader: busybox\n';
     expect(loadDefinitionText(text, 'a.yaml').definition.image.architecture_kernel).toBe('aarch64');
   });
 });

@@ -20,9 +20,11 @@ source:
   url: https://example.invalid/
 `;
 
-const IMAGE_KEYS = 'distribution, release, architecture, description, expiry, variant, name, serial, architecture_mapped, architecture_kernel, architecture_personality';
+const IMAGE_KEYS =
+  'distribution, release, architecture, description, expiry, variant, name, serial, architecture_mapped, architecture_kernel, architecture_personality';
 const TOP_KEYS = 'image, source, targets, files, packages, actions, mappings, environment';
-const FILE_KEYS = 'generator, path, content, name, template, templated, mode, uid, gid, pongo, source, releases, architectures, variants, types';
+const FILE_KEYS =
+  'generator, path, content, name, template, templated, mode, uid, gid, pongo, source, releases, architectures, variants, types';
 const SET_KEYS = 'packages, action, early, flags, releases, architectures, variants, types';
 const PACKAGES_KEYS = 'manager, custom_manager, update, cleanup, sets, repositories';
 const MANAGERS = 'apk, apt, dnf, egoportage, opkg, pacman, portage, yum, equo, xbps, zypper, anise, slackpkg';
@@ -30,7 +32,8 @@ const GENERATORS = 'dump, copy, template, hostname, hosts, remove, cloud-init, i
 const TRIGGERS = 'post-unpack, post-update, post-packages, post-files';
 const DOWNLOADERS =
   'almalinux-http, alpaquita-http, alpinelinux-http, alt-http, apertis-http, archlinux-http, busybox, centos-http, debootstrap, docker-http, fedora-http, funtoo-http, gentoo-http, nixos-http, openeuler-http, opensuse-http, openwrt-http, oraclelinux-http, plamolinux-http, rockylinux-http, rootfs-http, rpmbootstrap, slackware-http, springdalelinux-http, ubuntu-http, voidlinux-http, vyos-http';
-const MAPS = 'alpinelinux, altlinux, archlinux, centos, debian, gentoo, openwrt, plamolinux, voidlinux, funtoo, slackware';
+const MAPS =
+  'alpinelinux, altlinux, archlinux, centos, debian, gentoo, openwrt, plamolinux, voidlinux, funtoo, slackware';
 const ARCHES =
   'i686, i386, i586, 386, x86, generic_32, x86_64, amd64, generic_64, x86_64_v1, x86_64_v2, x86_64_v3, x86_64_v4, armv6l, armel, arm, armv7l, armhf, armhfp, armv7a_hardfp, armv7, armv7a_vfpv3_hardfp, armv8l, aarch64, arm64, arm64_generic, ppc, powerpc, ppc64, powerpc64, ppc64le, ppc64el, s390x, mips, mipsel, mipsle, mips64, mips64el, mips64le, riscv32, riscv64, loongarch64, loong64';
 const APT = `packages:
@@ -52,22 +55,30 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'unknown key in a list entry',
     text: `${BASE}files:\n- generator: dump\n  path: /etc/motd\n  contents: hello\n`,
-    expected: [`bad.yaml:11:3: files[0].contents: unknown key 'contents' (did you mean 'content'?); allowed: ${FILE_KEYS}`],
+    expected: [
+      `bad.yaml:11:3: files[0].contents: unknown key 'contents' (did you mean 'content'?); allowed: ${FILE_KEYS}`,
+    ],
   },
   {
     name: 'singular filter key on a package set',
     text: `${BASE}${APT}  sets:\n  - packages: [vim]\n    action: install\n    release: [jammy]\n`,
-    expected: [`bad.yaml:13:5: packages.sets[0].release: unknown key 'release' (did you mean 'releases'?); allowed: ${SET_KEYS}`],
+    expected: [
+      `bad.yaml:13:5: packages.sets[0].release: unknown key 'release' (did you mean 'releases'?); allowed: ${SET_KEYS}`,
+    ],
   },
   {
     name: "the documented but wrong 'custom-manager' spelling",
     text: `${BASE}packages:\n  custom-manager:\n    install: {cmd: x}\n`,
-    expected: [`bad.yaml:9:3: packages.custom-manager: unknown key 'custom-manager' (did you mean 'custom_manager'?); allowed: ${PACKAGES_KEYS}`],
+    expected: [
+      `bad.yaml:9:3: packages.custom-manager: unknown key 'custom-manager' (did you mean 'custom_manager'?); allowed: ${PACKAGES_KEYS}`,
+    ],
   },
   {
     name: "the old 'create-message' spelling",
     text: `${BASE}targets:\n  lxc:\n    create-message: hi\n`,
-    expected: [`bad.yaml:10:5: targets.lxc.create-message: unknown key 'create-message' (did you mean 'create_message'?); allowed: create_message, config`],
+    expected: [
+      `bad.yaml:10:5: targets.lxc.create-message: unknown key 'create-message' (did you mean 'create_message'?); allowed: create_message, config`,
+    ],
   },
   {
     name: 'unknown key far from every allowed one gets no suggestion',
@@ -78,7 +89,9 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'misspelt downloader',
     text: BASE.replace('downloader: busybox', 'downloader: debootsrap'),
-    expected: [`bad.yaml:6:15: source.downloader: unknown value 'debootsrap' (did you mean 'debootstrap'?); allowed: ${DOWNLOADERS}`],
+    expected: [
+      `bad.yaml:6:15: source.downloader: unknown value 'debootsrap' (did you mean 'debootstrap'?); allowed: ${DOWNLOADERS}`,
+    ],
   },
   {
     name: 'sabayon-http, accepted by distrobuilder but never implemented',
@@ -95,27 +108,37 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'misspelt generator',
     text: `${BASE}files:\n- generator: hostnme\n  path: /etc/hostname\n`,
-    expected: [`bad.yaml:9:14: files[0].generator: unknown value 'hostnme' (did you mean 'hostname'?); allowed: ${GENERATORS}`],
+    expected: [
+      `bad.yaml:9:14: files[0].generator: unknown value 'hostnme' (did you mean 'hostname'?); allowed: ${GENERATORS}`,
+    ],
   },
   {
     name: 'misspelt trigger',
     text: `${BASE}actions:\n- trigger: post-unpak\n  action: "#!/bin/sh\\ntrue"\n`,
-    expected: [`bad.yaml:9:12: actions[0].trigger: unknown value 'post-unpak' (did you mean 'post-unpack'?); allowed: ${TRIGGERS}`],
+    expected: [
+      `bad.yaml:9:12: actions[0].trigger: unknown value 'post-unpak' (did you mean 'post-unpack'?); allowed: ${TRIGGERS}`,
+    ],
   },
   {
     name: 'misspelt set action',
     text: `${BASE}${APT}  sets:\n  - packages: [vim]\n    action: instal\n`,
-    expected: [`bad.yaml:12:13: packages.sets[0].action: unknown value 'instal' (did you mean 'install'?); allowed: install, remove`],
+    expected: [
+      `bad.yaml:12:13: packages.sets[0].action: unknown value 'instal' (did you mean 'install'?); allowed: install, remove`,
+    ],
   },
   {
     name: 'unknown lxc config type (distrobuilder silently ignores it)',
     text: `${BASE}targets:\n  lxc:\n    config:\n    - type: sytem\n      content: lxc.arch = x86_64\n`,
-    expected: [`bad.yaml:11:13: targets.lxc.config[0].type: unknown value 'sytem' (did you mean 'system'?); allowed: all, system, user`],
+    expected: [
+      `bad.yaml:11:13: targets.lxc.config[0].type: unknown value 'sytem' (did you mean 'system'?); allowed: all, system, user`,
+    ],
   },
   {
     name: 'unknown architecture map',
     text: `${BASE}mappings:\n  architecture_map: debain\n`,
-    expected: [`bad.yaml:9:21: mappings.architecture_map: unknown value 'debain' (did you mean 'debian'?); allowed: ${MAPS}`],
+    expected: [
+      `bad.yaml:9:21: mappings.architecture_map: unknown value 'debain' (did you mean 'debian'?); allowed: ${MAPS}`,
+    ],
   },
   {
     name: 'almalinux architecture map, which distrobuilder lists but has no table for',
@@ -127,7 +150,7 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'unknown VM filesystem',
     text: `${BASE}targets:\n  incus:\n    vm:\n      filesystem: xfs\n`,
-    expected: ['bad.yaml:11:19: targets.incus.vm.filesystem: unknown value \'xfs\'; allowed: ext4, btrfs'],
+    expected: ["bad.yaml:11:19: targets.incus.vm.filesystem: unknown value 'xfs'; allowed: ext4, btrfs"],
   },
   {
     name: 'unknown architecture',
@@ -200,7 +223,10 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'missing distribution and downloader',
     text: 'image:\n  release: x\nsource:\n  url: https://example.invalid/\n',
-    expected: ["bad.yaml:1:1: image: missing required key 'distribution'", "bad.yaml:3:1: source: missing required key 'downloader'"],
+    expected: [
+      "bad.yaml:1:1: image: missing required key 'distribution'",
+      "bad.yaml:3:1: source: missing required key 'downloader'",
+    ],
   },
   {
     name: 'blank distribution',
@@ -210,7 +236,9 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'an action without a shebang',
     text: `${BASE}actions:\n- trigger: post-packages\n  action: |-\n    set -eux\n    rm -rf /tmp/*\n`,
-    expected: ['bad.yaml:10:11: actions[0].action: the script must start with a shebang line such as #!/bin/sh (it is executed directly)'],
+    expected: [
+      'bad.yaml:10:11: actions[0].action: the script must start with a shebang line such as #!/bin/sh (it is executed directly)',
+    ],
   },
   {
     name: 'an action without its script',
@@ -220,17 +248,24 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'both manager and custom_manager',
     text: `${BASE}${APT}  custom_manager:\n    clean: {cmd: x}\n    install: {cmd: x}\n    remove: {cmd: x}\n    refresh: {cmd: x}\n    update: {cmd: x}\n`,
-    expected: ['bad.yaml:11:5: packages.custom_manager: set either packages.manager or packages.custom_manager, not both'],
+    expected: [
+      'bad.yaml:11:5: packages.custom_manager: set either packages.manager or packages.custom_manager, not both',
+    ],
   },
   {
     name: 'package sets without a manager',
     text: `${BASE}packages:\n  sets:\n  - packages: [vim]\n    action: install\n`,
-    expected: [`bad.yaml:8:1: packages: a package manager is required: set packages.manager (${MANAGERS}) or packages.custom_manager`],
+    expected: [
+      `bad.yaml:8:1: packages: a package manager is required: set packages.manager (${MANAGERS}) or packages.custom_manager`,
+    ],
   },
   {
     name: 'a custom manager missing a command',
     text: `${BASE}packages:\n  custom_manager:\n    clean: {cmd: x}\n    install: {cmd: x}\n    remove: {cmd: ""}\n    refresh: {cmd: x}\n`,
-    expected: ["bad.yaml:9:3: packages.custom_manager: missing required key 'update'", 'bad.yaml:12:19: packages.custom_manager.remove.cmd: must not be empty'],
+    expected: [
+      "bad.yaml:9:3: packages.custom_manager: missing required key 'update'",
+      'bad.yaml:12:19: packages.custom_manager.remove.cmd: must not be empty',
+    ],
   },
   {
     name: 'a dump entry without a path',
@@ -240,22 +275,30 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'a cloud-init entry with an unknown file name',
     text: `${BASE}files:\n- generator: cloud-init\n  name: userdata\n`,
-    expected: ["bad.yaml:10:9: files[0].name: unknown cloud-init file 'userdata'; allowed: user-data, meta-data, vendor-data, network-config"],
+    expected: [
+      "bad.yaml:10:9: files[0].name: unknown cloud-init file 'userdata'; allowed: user-data, meta-data, vendor-data, network-config",
+    ],
   },
   {
     name: 'alpine edge without same_as',
     text: 'image:\n  distribution: alpinelinux\n  release: edge\nsource:\n  downloader: alpinelinux-http\n  url: https://example.invalid/\n',
-    expected: ['bad.yaml:4:1: source: alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)'],
+    expected: [
+      'bad.yaml:4:1: source: alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)',
+    ],
   },
   {
     name: 'a checksum for a bootstrapper, which verifies signed Release files instead',
     text: `${BASE.replace('downloader: busybox', 'downloader: debootstrap')}  checksum: sha256:${'a'.repeat(64)}\n`,
-    expected: ["bad.yaml:8:13: source.checksum: source.checksum is not used by debootstrap, which verifies the archive's signed Release files; use source.keys"],
+    expected: [
+      "bad.yaml:8:13: source.checksum: source.checksum is not used by debootstrap, which verifies the archive's signed Release files; use source.keys",
+    ],
   },
   {
     name: 'an expiry that distrobuilder would silently read as "now"',
     text: BASE.replace('  architecture: amd64', '  architecture: amd64\n  expiry: 30 days'),
-    expected: ["bad.yaml:5:11: image.expiry: '30 days' is not a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)"],
+    expected: [
+      "bad.yaml:5:11: image.expiry: '30 days' is not a duration such as 30d or 1w 2d 3h (units s, m, h, d, w)",
+    ],
   },
   {
     name: 'a file mode that is not octal',
@@ -285,12 +328,16 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'a misspelt filter in the create message',
     text: `${BASE}targets:\n  lxc:\n    create_message: |-\n      Welcome to\n      {{ image.distribution|captfirst }}\n`,
-    expected: ["bad.yaml:12:29: targets.lxc.create_message: template error: unknown filter 'captfirst' (did you mean 'capfirst'?)"],
+    expected: [
+      "bad.yaml:12:29: targets.lxc.create_message: template error: unknown filter 'captfirst' (did you mean 'capfirst'?)",
+    ],
   },
   {
     name: 'an if without endif in an LXC config entry',
     text: `${BASE}targets:\n  lxc:\n    config:\n    - type: all\n      content: "{% if image.release %}lxc.arch = x"\n`,
-    expected: ['bad.yaml:12:17: targets.lxc.config[0].content: template error: {% if %} is not closed with {% endif %}'],
+    expected: [
+      'bad.yaml:12:17: targets.lxc.config[0].content: template error: {% if %} is not closed with {% endif %}',
+    ],
   },
   {
     name: 'an unknown tag in a pongo action',
@@ -334,7 +381,9 @@ export const BAD_CASES: BadCase[] = [
     name: 'an override of a misspelt key',
     text: BASE,
     overrides: ['image.varient=cloud'],
-    expected: [`-o image.varient=cloud:1:7: image.varient: unknown key 'varient' in image (did you mean 'variant'?); allowed: ${IMAGE_KEYS}`],
+    expected: [
+      `-o image.varient=cloud:1:7: image.varient: unknown key 'varient' in image (did you mean 'variant'?); allowed: ${IMAGE_KEYS}`,
+    ],
   },
   {
     name: 'an override index out of range',
@@ -352,7 +401,9 @@ export const BAD_CASES: BadCase[] = [
     name: 'an override of a whole map',
     text: BASE,
     overrides: ['targets.incus=big'],
-    expected: ['-o targets.incus=big:1:9: targets.incus: targets.incus is a map; set one of its keys, as in targets.incus.vm'],
+    expected: [
+      '-o targets.incus=big:1:9: targets.incus: targets.incus is a map; set one of its keys, as in targets.incus.vm',
+    ],
   },
   {
     name: 'an override value that is checked like a written one',
@@ -376,7 +427,9 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'a YAML syntax error',
     text: `${BASE}files: [\n`,
-    expected: ['bad.yaml:9:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    expected: [
+      'bad.yaml:9:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
   },
   {
     name: 'a mapping nested on one line',
@@ -396,7 +449,10 @@ export const BAD_CASES: BadCase[] = [
   {
     name: 'a duplicate key together with an unknown key',
     text: BASE.replace('  architecture: amd64', '  architecture: amd64\n  release: "1.37"\n  varaint: cloud'),
-    expected: ["bad.yaml:5:3: image.release: duplicate key 'release' (first defined at line 3, column 3)", `bad.yaml:6:3: image.varaint: unknown key 'varaint' (did you mean 'variant'?); allowed: ${IMAGE_KEYS}`],
+    expected: [
+      "bad.yaml:5:3: image.release: duplicate key 'release' (first defined at line 3, column 3)",
+      `bad.yaml:6:3: image.varaint: unknown key 'varaint' (did you mean 'variant'?); allowed: ${IMAGE_KEYS}`,
+    ],
   },
   {
     name: 'two YAML documents',

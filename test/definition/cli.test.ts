@@ -7,13 +7,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KILN = path.join(ROOT, 'bin/kiln.js');
-const BUSYBOX = fileURLToPath(new URL('../../../shared/corpus/lxc-ci/images/busybox.yaml', import.meta.url));
+const BUSYBOX = fileURLToPath(new URL('../corpus/lxc-ci/images/busybox.yaml', import.meta.url));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kiln-validate-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function kiln(args: string[], opts: { input?: string; wrap?: string[] } = {}) {
   const argv = [...(opts.wrap ?? []), process.execPath, KILN, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), { input: opts.input ?? '', encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -44,7 +49,10 @@ describe('kiln validate', () => {
     writeFileSync(file, BAD);
     const r = kiln(['validate', file, '--json']);
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { valid: boolean; diagnostics: Array<{ line: number; col: number; path: string }> };
+    const out = JSON.parse(r.stdout) as {
+      valid: boolean;
+      diagnostics: Array<{ line: number; col: number; path: string }>;
+    };
     expect(out.valid).toBe(false);
     expect(out.diagnostics.map((d) => [d.line, d.col, d.path])).toEqual([
       [3, 3, 'image.relase'],
@@ -60,19 +68,32 @@ describe('kiln validate', () => {
   });
 
   it('reads a multi-line definition from stdin with - (distrobuilder joins stdin lines)', () => {
-    const r = kiln(['validate', '-', '-o', 'image.architecture=amd64'], { input: 'image:\n  distribution: x\nsource:\n  downloader: busybox\n' });
+    const r = kiln(['validate', '-', '-o', 'image.architecture=amd64'], {
+      input: 'image:\n  distribution: x\nsource:\n  downloader: busybox\n',
+    });
     expect(r).toMatchObject({ code: 0, stdout: '<stdin>: valid (x - amd64 default)\n' });
   });
 
   it('needs neither root nor a network', () => {
-    const r = kiln(['validate', BUSYBOX, '-o', 'image.architecture=amd64'], { wrap: ['unshare', '-n', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+    const r = kiln(['validate', BUSYBOX, '-o', 'image.architecture=amd64'], {
+      wrap: ['unshare', '-n', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    });
     expect(r).toMatchObject({ code: 0, stderr: '' });
   });
 });
 
 describe('kiln plan', () => {
   it('prints the steps in build order', () => {
-    const r = kiln(['plan', BUSYBOX, '-o', 'image.release=1.38.0', '-o', 'image.architecture=amd64', '-o', 'image.serial=20260101_00:00']);
+    const r = kiln([
+      'plan',
+      BUSYBOX,
+      '-o',
+      'image.release=1.38.0',
+      '-o',
+      'image.architecture=amd64',
+      '-o',
+      'image.serial=20260101_00:00',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -92,7 +113,12 @@ describe('kiln plan', () => {
   it('prints the plan object with --json, and only Incus parts with --target incus', () => {
     const r = kiln(['plan', BUSYBOX, '--json', '--target', 'incus', '-o', 'image.architecture=amd64']);
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { targets: string[]; lxc?: unknown; steps: Array<{ name: string }>; source: { downloader: string } };
+    const plan = JSON.parse(r.stdout) as {
+      targets: string[];
+      lxc?: unknown;
+      steps: Array<{ name: string }>;
+      source: { downloader: string };
+    };
     expect(plan.targets).toEqual(['incus']);
     expect(plan.lxc).toBeUndefined();
     expect(plan.source.downloader).toBe('busybox');

@@ -9,7 +9,7 @@ import { makePlan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { nullSink } from '../../src/util/events.js';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/lxc-ci/', import.meta.url));
+const CORPUS = fileURLToPath(new URL('../corpus/lxc-ci/', import.meta.url));
 
 interface MatrixEntry {
   architectures: string[];
@@ -43,7 +43,9 @@ async function kilnPlanJson(file: string, overrides: string[]): Promise<{ code: 
 
 describe('the lxc-ci corpus', () => {
   for (const [name, entry] of Object.entries(matrix)) {
-    const combos = entry.releases.flatMap((r) => entry.architectures.flatMap((a) => entry.variants.map((v) => [r, a, v] as const)));
+    const combos = entry.releases.flatMap((r) =>
+      entry.architectures.flatMap((a) => entry.variants.map((v) => [r, a, v] as const)),
+    );
     it(`${name}.yaml validates and plans for all ${combos.length} combinations of matrix.json`, async () => {
       const failures: string[] = [];
       for (const [r, a, v] of combos) {

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { BUILD_MASK, loadDefinitionText, matchesFilters, TYPED_ONLY_MASK, UNTYPED_MASK } from '../../src/definition/index.js';
+import {
+  BUILD_MASK,
+  loadDefinitionText,
+  matchesFilters,
+  TYPED_ONLY_MASK,
+  UNTYPED_MASK,
+} from '../../src/definition/index.js';
 import type { Filters, ResolvedDefinition } from '../../src/definition/types.js';
 import type { TypeMask } from '../../src/plan/types.js';
 
-function definition(opts: { arch?: string; map?: string; release?: string; variant?: string; type?: 'container' | 'vm' } = {}): ResolvedDefinition {
+function definition(
+  opts: { arch?: string; map?: string; release?: string; variant?: string; type?: 'container' | 'vm' } = {},
+): ResolvedDefinition {
   const text = [
     'image:',
     '  distribution: debian',
@@ -39,7 +47,12 @@ describe('the types filter (definitions-spec 1.10)', () => {
     ['empty mask, container', EMPTY_MASK, 'container', [true, false, false, false]],
     ['"all" only, container', ALL_ONLY, 'container', [false, false, false, true]],
     ['"all" only, vm', ALL_ONLY, 'vm', [false, false, false, true]],
-    ['container only, container (both types still match through the container bit)', CONTAINER_ONLY, 'container', [false, true, false, true]],
+    [
+      'container only, container (both types still match through the container bit)',
+      CONTAINER_ONLY,
+      'container',
+      [false, true, false, true],
+    ],
     ['container only, vm', CONTAINER_ONLY, 'vm', [false, false, false, false]],
   ];
   for (const [name, mask, type, expected] of table) {

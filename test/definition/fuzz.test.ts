@@ -6,7 +6,7 @@ import { loadDefinitionText } from '../../src/definition/index.js';
 import { makePlan } from '../../src/plan/index.js';
 import { DefinitionError, KilnError } from '../../src/util/errors.js';
 
-const IMAGES = fileURLToPath(new URL('../../../shared/corpus/lxc-ci/images/', import.meta.url));
+const IMAGES = fileURLToPath(new URL('../corpus/lxc-ci/images/', import.meta.url));
 const corpus = readdirSync(IMAGES)
   .filter((f) => f.endsWith('.yaml'))
   .sort()
@@ -24,9 +24,75 @@ function rng(seed: number): () => number {
   };
 }
 
-const TOKENS = [':', ': ', '- ', '-', '{', '}', '[', ']', '"', "'", '|', '|-', '>', '&a', '*a', '!!int ', '%', '#', '\t', '  ', '\n', '{{', '}}', '{%', '%}', '{% if %}', '{{ image.release|capfirst }}', '~', 'null', 'true', '0x1F', '3.20', '<<: *a', '? ', ',', '\\', '\u0000', 'é'];
-const KEYS = ['image.release', 'image.architecture', 'image.variant', 'source.same_as', 'packages.sets.0.action', 'packages.sets.99.action', 'actions.0.trigger', 'targets.incus.vm.size', 'files[1].generator', 'image', 'source.keys', 'mappings.architectures.x86_64', 'a..b', ''];
-const VALUES = ['', 'amd64', 'edge', 'x=y,z', 'true', 'nope', '-1', '{{ image.release }}', '{% if %}', 'container', '99999999999999999999'];
+const TOKENS = [
+  ':',
+  ': ',
+  '- ',
+  '-',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '|',
+  '|-',
+  '>',
+  '&a',
+  '*a',
+  '!!int ',
+  '%',
+  '#',
+  '\t',
+  '  ',
+  '\n',
+  '{{',
+  '}}',
+  '{%',
+  '%}',
+  '{% if %}',
+  '{{ image.release|capfirst }}',
+  '~',
+  'null',
+  'true',
+  '0x1F',
+  '3.20',
+  '<<: *a',
+  '? ',
+  ',',
+  '\\',
+  '\u0000',
+  'é',
+];
+const KEYS = [
+  'image.release',
+  'image.architecture',
+  'image.variant',
+  'source.same_as',
+  'packages.sets.0.action',
+  'packages.sets.99.action',
+  'actions.0.trigger',
+  'targets.incus.vm.size',
+  'files[1].generator',
+  'image',
+  'source.keys',
+  'mappings.architectures.x86_64',
+  'a..b',
+  '',
+];
+const VALUES = [
+  '',
+  'amd64',
+  'edge',
+  'x=y,z',
+  'true',
+  'nope',
+  '-1',
+  '{{ image.release }}',
+  '{% if %}',
+  'container',
+  '99999999999999999999',
+];
 
 function mutate(text: string, next: () => number): { text: string; overrides: string[] } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
@@ -79,11 +145,17 @@ describe('random mutations of the corpus', () => {
       const m = mutate(base.text, next);
       const started = performance.now();
       try {
-        const loaded = loadDefinitionText(m.text, base.name, { overrides: ['image.release=3.22', ...m.overrides], strictTemplates: i % 2 === 0 });
+        const loaded = loadDefinitionText(m.text, base.name, {
+          overrides: ['image.release=3.22', ...m.overrides],
+          strictTemplates: i % 2 === 0,
+        });
         makePlan(loaded, { targets: ['lxc', 'incus'] });
         outcomes.valid++;
       } catch (e) {
-        if (!(e instanceof KilnError)) throw new Error(`mutation ${i} of ${base.name} crashed: ${(e as Error).stack}\n--- overrides ${JSON.stringify(m.overrides)}\n--- text\n${m.text}`);
+        if (!(e instanceof KilnError))
+          throw new Error(
+            `mutation ${i} of ${base.name} crashed: ${(e as Error).stack}\n--- overrides ${JSON.stringify(m.overrides)}\n--- text\n${m.text}`,
+          );
         if (e instanceof DefinitionError) {
           expect(e.diagnostics.length).toBeGreaterThan(0);
           for (const d of e.diagnostics) {
@@ -103,7 +175,10 @@ describe('random mutations of the corpus', () => {
   });
 
   it('cap alias expansion instead of building billions of values', () => {
-    const lines = ['a0: &a0 [1,1,1,1,1,1,1,1,1,1]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(',')}]`)];
+    const lines = [
+      'a0: &a0 [1,1,1,1,1,1,1,1,1,1]',
+      ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(',')}]`),
+    ];
     const text = `image:\n  distribution: x\nsource:\n  downloader: busybox\n${lines.join('\n')}\n`;
     const started = performance.now();
     try {

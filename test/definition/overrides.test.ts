@@ -24,8 +24,19 @@ const load = (overrides: string[]) => loadDefinitionText(BASE, 'o.yaml', { overr
 
 describe('-o overrides', () => {
   it('set image fields the way lxc-ci does, before defaults fill the rest', () => {
-    const d = load(['image.release=3.22', 'image.architecture=arm64', 'image.variant=cloud', 'image.serial=20260101_00:00']);
-    expect(d.image).toMatchObject({ release: '3.22', architecture: 'arm64', variant: 'cloud', serial: '20260101_00:00', expiry: '30d' });
+    const d = load([
+      'image.release=3.22',
+      'image.architecture=arm64',
+      'image.variant=cloud',
+      'image.serial=20260101_00:00',
+    ]);
+    expect(d.image).toMatchObject({
+      release: '3.22',
+      architecture: 'arm64',
+      variant: 'cloud',
+      serial: '20260101_00:00',
+      expiry: '30d',
+    });
     expect(d.image.name).toBe('alpinelinux-3.22-arm64-cloud-20260101_00:00');
   });
 
@@ -36,14 +47,22 @@ describe('-o overrides', () => {
   });
 
   it('address list entries as sets.1 or sets[1], including filters and their elements', () => {
-    const d = load(['packages.sets.1.action=install', 'packages.sets[0].releases[0]=3.22', 'actions.0.trigger=post-unpack']);
+    const d = load([
+      'packages.sets.1.action=install',
+      'packages.sets[0].releases[0]=3.22',
+      'actions.0.trigger=post-unpack',
+    ]);
     expect(d.packages!.sets![1]!.action).toBe('install');
     expect(d.packages!.sets![0]!.releases).toEqual(['3.22']);
     expect(d.actions![0]!.trigger).toBe('post-unpack');
   });
 
   it('create missing maps on the way and set map entries', () => {
-    const d = load(['targets.incus.vm.size=8589934592', 'mappings.architectures.x86_64=x64', 'image.architecture=x86_64']);
+    const d = load([
+      'targets.incus.vm.size=8589934592',
+      'mappings.architectures.x86_64=x64',
+      'image.architecture=x86_64',
+    ]);
     expect(d.targets?.incus?.vm?.size).toBe(8589934592);
     expect(d.image.architecture_mapped).toBe('x64');
   });
@@ -60,7 +79,9 @@ describe('-o overrides', () => {
 
   it('report every bad option at once, after the file problems', () => {
     try {
-      loadDefinitionText(BASE.replace('manager: apk', 'manager: apc'), 'o.yaml', { overrides: ['image.x=1', 'packages.sets.5.action=install'] });
+      loadDefinitionText(BASE.replace('manager: apk', 'manager: apc'), 'o.yaml', {
+        overrides: ['image.x=1', 'packages.sets.5.action=install'],
+      });
       expect.unreachable();
     } catch (e) {
       const ds = (e as DefinitionError).diagnostics;
@@ -80,7 +101,11 @@ describe('same_as', () => {
 
   it('is required by alpinelinux-http for edge', () => {
     const text = BASE.replace('  same_as: 3.20\n', '');
-    expect(() => loadDefinitionText(text, 'o.yaml', { overrides: ['image.release=edge'] })).toThrow('set source.same_as');
-    expect(loadDefinitionText(text, 'o.yaml', { overrides: ['image.release=3.22'] }).definition.image.release).toBe('3.22');
+    expect(() => loadDefinitionText(text, 'o.yaml', { overrides: ['image.release=edge'] })).toThrow(
+      'set source.same_as',
+    );
+    expect(loadDefinitionText(text, 'o.yaml', { overrides: ['image.release=3.22'] }).definition.image.release).toBe(
+      '3.22',
+    );
   });
 });

@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DESCRIPTION, defaultSerial, loadDefinitionText, renderTemplate, TemplateError } from '../../src/definition/index.js';
+import {
+  DEFAULT_DESCRIPTION,
+  defaultSerial,
+  loadDefinitionText,
+  renderTemplate,
+  TemplateError,
+} from '../../src/definition/index.js';
 import type { Definition } from '../../src/definition/types.js';
 
 const def: Definition = {
-  image: { distribution: 'ubuntu', release: 'noble', architecture: 'amd64', variant: 'cloud', serial: '20260101_00:00', architecture_mapped: 'amd64' },
+  image: {
+    distribution: 'ubuntu',
+    release: 'noble',
+    architecture: 'amd64',
+    variant: 'cloud',
+    serial: '20260101_00:00',
+    architecture_mapped: 'amd64',
+  },
   source: { downloader: 'debootstrap', url: '', keys: ['A', 'B'] },
   packages: { manager: 'apt', update: true, cleanup: false },
   targets: { type: 'container', incus: { vm: { filesystem: 'ext4', size: 4294967296 } } },
@@ -12,32 +25,45 @@ const r = (t: string, strict = false): string => renderTemplate(t, def, { strict
 
 describe('template expressions', () => {
   it('read the definition by its YAML key names, with dotted paths and indices', () => {
-    expect(r('{{ image.distribution }}-{{ image.release }}/{{ source.keys[1] }}/{{ source.keys.0 }}')).toBe('ubuntu-noble/B/A');
-    expect(r('{{ targets.type }} {{ targets.incus.vm.filesystem }} {{ targets.incus.vm.size }}')).toBe('container ext4 4294967296');
+    expect(r('{{ image.distribution }}-{{ image.release }}/{{ source.keys[1] }}/{{ source.keys.0 }}')).toBe(
+      'ubuntu-noble/B/A',
+    );
+    expect(r('{{ targets.type }} {{ targets.incus.vm.filesystem }} {{ targets.incus.vm.size }}')).toBe(
+      'container ext4 4294967296',
+    );
   });
 
   it('apply pongo2 filters', () => {
-    expect(r('{{ image.distribution|capfirst }} {{ image.release|upper }} {{ "ABC"|lower }} {{ image.distribution|title }}')).toBe('Ubuntu NOBLE abc Ubuntu');
+    expect(
+      r('{{ image.distribution|capfirst }} {{ image.release|upper }} {{ "ABC"|lower }} {{ image.distribution|title }}'),
+    ).toBe('Ubuntu NOBLE abc Ubuntu');
     expect(r('{{ image.nothing|default:"none" }} {{ source.url|default:image.release }}')).toBe('none noble');
-    expect(r('{{ source.keys|join:"," }} {{ source.keys|length }} {{ source.keys|first }}{{ source.keys|last }}')).toBe('A,B 2 AB');
+    expect(r('{{ source.keys|join:"," }} {{ source.keys|length }} {{ source.keys|first }}{{ source.keys|last }}')).toBe(
+      'A,B 2 AB',
+    );
     expect(r('{{ "a-b-c"|cut:"-" }} [{{ "x"|ljust:3 }}] {{ 255|toHex }}')).toBe('abc [x  ] ff');
   });
 
   it('render booleans the pongo2 way and leave empty fields out of the context', () => {
     expect(r('{{ packages.update }}')).toBe('True');
     // cleanup: false and url: '' are omitted like yaml.v2 omitempty fields.
-    expect(r('[{{ packages.cleanup }}][{{ source.url }}]{% if source.url %}set{% else %}unset{% endif %}')).toBe('[][]unset');
+    expect(r('[{{ packages.cleanup }}][{{ source.url }}]{% if source.url %}set{% else %}unset{% endif %}')).toBe(
+      '[][]unset',
+    );
   });
 
   it('support if/elif/else with comparisons, and, or, not, in', () => {
-    const t = '{% if image.release == "jammy" %}old{% elif image.release in "noble resolute" and not packages.cleanup %}new{% else %}?{% endif %}';
+    const t =
+      '{% if image.release == "jammy" %}old{% elif image.release in "noble resolute" and not packages.cleanup %}new{% else %}?{% endif %}';
     expect(r(t)).toBe('new');
     expect(r('{% if image.variant != "default" %} ({{ image.variant }}){% endif %}')).toBe(' (cloud)');
     expect(r('{% if 2 > 1 or image.x %}y{% endif %}{% if "A" in source.keys %}k{% endif %}')).toBe('yk');
   });
 
   it('support for loops with forloop counters and empty', () => {
-    expect(r('{% for k in source.keys %}{{ forloop.Counter }}={{ k }}{% if not forloop.Last %},{% endif %}{% endfor %}')).toBe('1=A,2=B');
+    expect(
+      r('{% for k in source.keys %}{{ forloop.Counter }}={{ k }}{% if not forloop.Last %},{% endif %}{% endfor %}'),
+    ).toBe('1=A,2=B');
     expect(r('{% for k in image.none %}x{% empty %}none{% endfor %}')).toBe('none');
   });
 
@@ -60,7 +86,10 @@ describe('undefined variables', () => {
 
 describe('the re-render rule', () => {
   it('renders output again while it contains {{ or {% (distrobuilder compatibility)', () => {
-    const d: Definition = { ...def, image: { ...def.image, description: '{{ image.distribution|capfirst }} {{ image.release }}' } };
+    const d: Definition = {
+      ...def,
+      image: { ...def.image, description: '{{ image.distribution|capfirst }} {{ image.release }}' },
+    };
     expect(renderTemplate('You created {{ image.description }}.', d)).toBe('You created Ubuntu noble.');
   });
 
@@ -102,7 +131,8 @@ describe('syntax errors', () => {
 });
 
 describe('defaults rendered at load time', () => {
-  const base = 'image:\n  distribution: ubuntu\n  release: noble\n  architecture: x86_64\nsource:\n  downloader: debootstrap\nmappings:\n  architecture_map: debian\n';
+  const base =
+    'image:\n  distribution: ubuntu\n  release: noble\n  architecture: x86_64\nsource:\n  downloader: debootstrap\nmappings:\n  architecture_map: debian\n';
   const now = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 
   it('names the image distribution-release-mappedarch-variant-serial with lxc-ci serials', () => {

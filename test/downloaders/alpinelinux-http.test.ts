@@ -17,7 +17,12 @@ describe('alpinelinux-http', () => {
   let mirror: AlpineMirror;
   let server: FixtureServer;
   let cache: ReturnType<typeof scratch>;
-  const source = (extra: Record<string, unknown> = {}) => ({ downloader: 'alpinelinux-http', url: server.url('/alpine/'), keys: [key.armored], ...extra });
+  const source = (extra: Record<string, unknown> = {}) => ({
+    downloader: 'alpinelinux-http',
+    url: server.url('/alpine/'),
+    keys: [key.armored],
+    ...extra,
+  });
 
   beforeAll(async () => {
     key = makeTestKey('Alpine Test');
@@ -34,19 +39,41 @@ describe('alpinelinux-http', () => {
   });
 
   it('resolves X.Y to the newest X.Y.Z (numerically: .10 after .9), verifies the .asc and unpacks the minirootfs', async () => {
-    const record = await runSource(source(), { release: '3.21', mappings: ALPINE_MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/alpine-release'), 'utf8')).toBe('3.21.10\n');
-      expect(await readlink(path.join(ctx.rootfs, 'bin/sh'))).toBe('../bin/busybox');
-      expect(ctx.sink.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'info', message: expect.stringContaining('alpine-minirootfs-3.21.10-x86_64.tar.gz') }));
-    });
+    const record = await runSource(
+      source(),
+      { release: '3.21', mappings: ALPINE_MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/alpine-release'), 'utf8')).toBe('3.21.10\n');
+        expect(await readlink(path.join(ctx.rootfs, 'bin/sh'))).toBe('../bin/busybox');
+        expect(ctx.sink.events).toContainEqual(
+          expect.objectContaining({
+            type: 'log',
+            level: 'info',
+            message: expect.stringContaining('alpine-minirootfs-3.21.10-x86_64.tar.gz'),
+          }),
+        );
+      },
+    );
     const url = server.url('/alpine/v3.21/releases/x86_64/alpine-minirootfs-3.21.10-x86_64.tar.gz');
     expect(record.resolved).toEqual({ release: '3.21.10', architecture: 'x86_64', url });
-    expect(record.inputs[0]).toEqual({ url, sha256: sha256(mirror.tarballs.get('3.21.10/x86_64')!), size: mirror.tarballs.get('3.21.10/x86_64')!.length, verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toEqual({
+      url,
+      sha256: sha256(mirror.tarballs.get('3.21.10/x86_64')!),
+      size: mirror.tarballs.get('3.21.10/x86_64')!.length,
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
   });
 
   it('uses aarch64 in the URL for arm64, which the alpinelinux map leaves as arm64', async () => {
-    const record = await runSource(source(), { release: '3.22', architecture: 'arm64', mappings: ALPINE_MAP, cacheDir: cache.dir });
-    expect(record.resolved?.url).toBe(server.url('/alpine/v3.22/releases/aarch64/alpine-minirootfs-3.22.0-aarch64.tar.gz'));
+    const record = await runSource(source(), {
+      release: '3.22',
+      architecture: 'arm64',
+      mappings: ALPINE_MAP,
+      cacheDir: cache.dir,
+    });
+    expect(record.resolved?.url).toBe(
+      server.url('/alpine/v3.22/releases/aarch64/alpine-minirootfs-3.22.0-aarch64.tar.gz'),
+    );
   });
 
   it('takes X.Y.Z as it is, without reading the listing', async () => {
@@ -57,22 +84,38 @@ describe('alpinelinux-http', () => {
   });
 
   it('builds edge from same_as, switches the repositories to edge and upgrades inside the container', async () => {
-    await runSource(source({ same_as: '3.22' }), { release: 'edge', mappings: ALPINE_MAP, cacheDir: cache.dir }, async (ctx, record) => {
-      expect(record.resolved).toMatchObject({ release: '3.22.0', same_as: '3.22', upgraded_to: 'edge' });
-      expect(await readFile(path.join(ctx.rootfs, 'etc/apk/repositories'), 'utf8')).toBe('http://mirror.invalid/alpine/edge/main\nhttp://mirror.invalid/alpine/edge/community\n');
-      expect(await readFile(path.join(ctx.rootfs, 'var/log/apk-stub.log'), 'utf8')).toBe('apk upgrade --update-cache --available\n');
-    });
+    await runSource(
+      source({ same_as: '3.22' }),
+      { release: 'edge', mappings: ALPINE_MAP, cacheDir: cache.dir },
+      async (ctx, record) => {
+        expect(record.resolved).toMatchObject({ release: '3.22.0', same_as: '3.22', upgraded_to: 'edge' });
+        expect(await readFile(path.join(ctx.rootfs, 'etc/apk/repositories'), 'utf8')).toBe(
+          'http://mirror.invalid/alpine/edge/main\nhttp://mirror.invalid/alpine/edge/community\n',
+        );
+        expect(await readFile(path.join(ctx.rootfs, 'var/log/apk-stub.log'), 'utf8')).toBe(
+          'apk upgrade --update-cache --available\n',
+        );
+      },
+    );
   });
 
   it('identifies a numbered release by its fixed name and edge by the .sha256 of its base', async () => {
     const numbered = await downloaderContext(source(), { release: '3.21', mappings: ALPINE_MAP, cacheDir: cache.dir });
-    const edge = await downloaderContext(source({ same_as: '3.22' }), { release: 'edge', mappings: ALPINE_MAP, cacheDir: cache.dir });
+    const edge = await downloaderContext(source({ same_as: '3.22' }), {
+      release: 'edge',
+      mappings: ALPINE_MAP,
+      cacheDir: cache.dir,
+    });
     try {
       const url = server.url('/alpine/v3.21/releases/x86_64/alpine-minirootfs-3.21.10-x86_64.tar.gz');
       expect((await alpinelinuxHttp.probe!(numbered))!.parts).toEqual({ [url]: 'immutable' });
       const base = server.url('/alpine/v3.22/releases/x86_64/alpine-minirootfs-3.22.0-x86_64.tar.gz');
-      const sums = mirror.tree.files.get('/alpine/v3.22/releases/x86_64/alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256')!;
-      expect((await alpinelinuxHttp.probe!(edge))!.parts).toEqual({ [base]: `alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256:sha256:${sha256(sums)}` });
+      const sums = mirror.tree.files.get(
+        '/alpine/v3.22/releases/x86_64/alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256',
+      )!;
+      expect((await alpinelinuxHttp.probe!(edge))!.parts).toEqual({
+        [base]: `alpine-minirootfs-3.22.0-x86_64.tar.gz.sha256:sha256:${sha256(sums)}`,
+      });
     } finally {
       await numbered.cleanup();
       await edge.cleanup();
@@ -88,7 +131,10 @@ describe('alpinelinux-http', () => {
     const p = '/alpine/v3.21/releases/x86_64/alpine-minirootfs-3.21.9-x86_64.tar.gz';
     server.set(`${p}.sha256`, `${'0'.repeat(64)}  alpine-minirootfs-3.21.9-x86_64.tar.gz\n`);
     try {
-      const err = await sourceError({ downloader: 'alpinelinux-http', url: server.url('/alpine'), skip_verification: true }, { release: '3.21.9', cacheDir: cache.dir });
+      const err = await sourceError(
+        { downloader: 'alpinelinux-http', url: server.url('/alpine'), skip_verification: true },
+        { release: '3.21.9', cacheDir: cache.dir },
+      );
       expect(err).toBeInstanceOf(VerificationError);
       expect(err.message).toContain(`${server.url(p)}: sha256 mismatch`);
     } finally {
@@ -125,7 +171,10 @@ describe('alpinelinux-http', () => {
   });
 
   it('refuses to download unverified without keys, checksum or skip_verification', async () => {
-    const err = await sourceError({ downloader: 'alpinelinux-http', url: server.url('/alpine') }, { release: '3.21', cacheDir: cache.dir });
+    const err = await sourceError(
+      { downloader: 'alpinelinux-http', url: server.url('/alpine') },
+      { release: '3.21', cacheDir: cache.dir },
+    );
     expect(err).toBeInstanceOf(VerificationError);
     expect(err.message).toMatch(/cannot be verified: set source\.keys/);
   });

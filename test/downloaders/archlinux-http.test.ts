@@ -16,7 +16,12 @@ describe('archlinux-http', () => {
   let mirror: ArchMirror;
   let server: FixtureServer;
   let cache: ReturnType<typeof scratch>;
-  const source = (extra: Record<string, unknown> = {}) => ({ downloader: 'archlinux-http', url: server.url('/iso/'), keys: [key.armored], ...extra });
+  const source = (extra: Record<string, unknown> = {}) => ({
+    downloader: 'archlinux-http',
+    url: server.url('/iso/'),
+    keys: [key.armored],
+    ...extra,
+  });
 
   beforeAll(async () => {
     key = makeTestKey('Arch Test');
@@ -32,29 +37,45 @@ describe('archlinux-http', () => {
 
   it('resolves current to the newest dated bootstrap, verifies its .sig and hoists root.x86_64/', async () => {
     const url = server.url('/iso/2025.01.01/archlinux-bootstrap-2025.01.01-x86_64.tar.zst');
-    const record = await runSource(source(), { release: 'current', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      const top = (await readdir(ctx.rootfs)).sort();
-      expect(top).not.toContain('root.x86_64');
-      expect(top).toEqual(expect.arrayContaining(['bin', 'etc', 'usr', 'version']));
-      expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('2025.01.01\n');
-      expect(top.filter((n) => n.startsWith('.kiln'))).toEqual([]);
-    });
+    const record = await runSource(
+      source(),
+      { release: 'current', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        const top = (await readdir(ctx.rootfs)).sort();
+        expect(top).not.toContain('root.x86_64');
+        expect(top).toEqual(expect.arrayContaining(['bin', 'etc', 'usr', 'version']));
+        expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('2025.01.01\n');
+        expect(top.filter((n) => n.startsWith('.kiln'))).toEqual([]);
+      },
+    );
     expect(record.resolved).toEqual({ release: '2025.01.01', architecture: 'x86_64', url });
-    expect(record.inputs[0]).toMatchObject({ url, sha256: sha256(mirror.tarballs.get('2025.01.01')!), verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toMatchObject({
+      url,
+      sha256: sha256(mirror.tarballs.get('2025.01.01')!),
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
     expect(record.inputs[1]).toMatchObject({ url: `${url}.sig` });
   });
 
   it('takes a dated release as it is, including the .tar.gz era', async () => {
-    const record = await runSource(source(), { release: '2022.01.01', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('2022.01.01\n');
-    });
+    const record = await runSource(
+      source(),
+      { release: '2022.01.01', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('2022.01.01\n');
+      },
+    );
     expect(record.resolved?.url).toBe(server.url('/iso/2022.01.01/archlinux-bootstrap-2022.01.01-x86_64.tar.gz'));
   });
 
   it('fetches Arch Linux ARM for arm64 without hoisting', async () => {
-    const record = await runSource(source(), { release: 'current', architecture: 'arm64', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('arm\n');
-    });
+    const record = await runSource(
+      source(),
+      { release: 'current', architecture: 'arm64', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'version'), 'utf8')).toBe('arm\n');
+      },
+    );
     expect(record.resolved?.url).toBe(server.url('/iso/os/ArchLinuxARM-aarch64-latest.tar.gz'));
   });
 
@@ -72,7 +93,10 @@ describe('archlinux-http', () => {
   });
 
   it('fails when the bootstrap does not match a pinned checksum', async () => {
-    const err = await sourceError({ downloader: 'archlinux-http', url: server.url('/iso'), checksum: `sha256:${'1'.repeat(64)}` }, { release: '2025.01.01', mappings: MAP, cacheDir: cache.dir });
+    const err = await sourceError(
+      { downloader: 'archlinux-http', url: server.url('/iso'), checksum: `sha256:${'1'.repeat(64)}` },
+      { release: '2025.01.01', mappings: MAP, cacheDir: cache.dir },
+    );
     expect(err).toBeInstanceOf(VerificationError);
     expect(err.message).toContain('archlinux-bootstrap-2025.01.01-x86_64.tar.zst: sha256 mismatch');
   });
@@ -90,7 +114,10 @@ describe('archlinux-http', () => {
   });
 
   it('names the listing and what it had when a date has no bootstrap', async () => {
-    server.set('/iso/2025.02.01/', '<html><body><pre><a href="../">../</a>\n<a href="archlinux-2025.02.01-x86_64.iso">archlinux-2025.02.01-x86_64.iso</a>\n</pre></body></html>');
+    server.set(
+      '/iso/2025.02.01/',
+      '<html><body><pre><a href="../">../</a>\n<a href="archlinux-2025.02.01-x86_64.iso">archlinux-2025.02.01-x86_64.iso</a>\n</pre></body></html>',
+    );
     try {
       const err = await sourceError(source(), { release: '2025.02.01', mappings: MAP, cacheDir: cache.dir });
       expect(err.message).toBe(
@@ -105,7 +132,12 @@ describe('archlinux-http', () => {
     const p = '/iso/os/ArchLinuxARM-aarch64-latest.tar.gz.sig';
     server.delete(p);
     try {
-      const err = await sourceError(source(), { release: 'current', architecture: 'arm64', mappings: MAP, cacheDir: cache.dir });
+      const err = await sourceError(source(), {
+        release: 'current',
+        architecture: 'arm64',
+        mappings: MAP,
+        cacheDir: cache.dir,
+      });
       expect(err.message).toContain(`${server.url(p)}: not found`);
     } finally {
       mirror.tree.publish(server);

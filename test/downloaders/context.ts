@@ -62,7 +62,11 @@ export async function downloaderContext(source: SourceSection, opts: RunOptions)
 }
 
 /** Runs the source stage and always removes the context; returns the record or the error. */
-export async function runSource(source: SourceSection, opts: RunOptions, inspect?: (ctx: DownloaderRun, record: SourceRecord) => Promise<void> | void): Promise<SourceRecord> {
+export async function runSource(
+  source: SourceSection,
+  opts: RunOptions,
+  inspect?: (ctx: DownloaderRun, record: SourceRecord) => Promise<void> | void,
+): Promise<SourceRecord> {
   const ctx = await downloaderContext(source, opts);
   try {
     const record = await fetchSource(ctx);

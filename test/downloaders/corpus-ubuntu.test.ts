@@ -33,20 +33,39 @@ describe('lxc-ci corpus: ubuntu.yaml (debootstrap, same_as gutsy)', () => {
   for (const c of combinations('ubuntu')) {
     it(`${c.release} ${c.variant} amd64`, { timeout: 300_000 }, async () => {
       const url = server.url('/ubuntu/');
-      await sourceStage('ubuntu.yaml', [...c.overrides, `source.url=${url}`, `source.keys.0=${key.armored}`], async (root, record) => {
-        const ownScript = existsSync(`/usr/share/debootstrap/scripts/${c.release}`);
-        expect(record.resolved).toEqual({ suite: c.release, mirror: url, ...(ownScript ? {} : { script: '/usr/share/debootstrap/scripts/gutsy' }) });
-        expect(record.inputs).toEqual([
-          { url: `${url}dists/${c.release}/InRelease`, sha256: sha256(archive.inRelease.get(c.release)!), size: archive.inRelease.get(c.release)!.length, verifiedBy: expect.stringContaining(key.fingerprint) },
-        ]);
-        // Installed and configured from the fixture's pool by the root's own dpkg,
-        // including what the gutsy script installs by name.
-        const lines = execFileSync('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Status}\\n'], { encoding: 'utf8' }).trim().split('\n');
-        const installed = lines.map((l) => l.split(' ')[0]!);
-        expect(lines.filter((l) => !l.endsWith(' install ok installed'))).toEqual([]);
-        expect(archive.packages).toEqual(expect.arrayContaining(installed));
-        expect(installed).toEqual(expect.arrayContaining(['base-passwd', 'base-files', 'dpkg', 'libc6', 'perl-base', 'mawk', 'debconf']));
-      });
+      await sourceStage(
+        'ubuntu.yaml',
+        [...c.overrides, `source.url=${url}`, `source.keys.0=${key.armored}`],
+        async (root, record) => {
+          const ownScript = existsSync(`/usr/share/debootstrap/scripts/${c.release}`);
+          expect(record.resolved).toEqual({
+            suite: c.release,
+            mirror: url,
+            ...(ownScript ? {} : { script: '/usr/share/debootstrap/scripts/gutsy' }),
+          });
+          expect(record.inputs).toEqual([
+            {
+              url: `${url}dists/${c.release}/InRelease`,
+              sha256: sha256(archive.inRelease.get(c.release)!),
+              size: archive.inRelease.get(c.release)!.length,
+              verifiedBy: expect.stringContaining(key.fingerprint),
+            },
+          ]);
+          // Installed and configured from the fixture's pool by the root's own dpkg,
+          // including what the gutsy script installs by name.
+          const lines = execFileSync('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Status}\\n'], {
+            encoding: 'utf8',
+          })
+            .trim()
+            .split('\n');
+          const installed = lines.map((l) => l.split(' ')[0]!);
+          expect(lines.filter((l) => !l.endsWith(' install ok installed'))).toEqual([]);
+          expect(archive.packages).toEqual(expect.arrayContaining(installed));
+          expect(installed).toEqual(
+            expect.arrayContaining(['base-passwd', 'base-files', 'dpkg', 'libc6', 'perl-base', 'mawk', 'debconf']),
+          );
+        },
+      );
     });
   }
 });
@@ -56,7 +75,11 @@ describe('debootstrap fails closed against the Ubuntu archive', () => {
   let other: TestKey;
   let server: FixtureServer;
   const overrides = (url: string, release = 'noble'): string[] => [
-    `image.release=${release}`, 'image.variant=default', 'image.architecture=amd64', `source.url=${url}`, `source.keys.0=${key.armored}`,
+    `image.release=${release}`,
+    'image.variant=default',
+    'image.architecture=amd64',
+    `source.url=${url}`,
+    `source.keys.0=${key.armored}`,
   ];
   beforeAll(async () => {
     key = makeTestKey('Corpus Ubuntu trusted');
@@ -97,12 +120,16 @@ describe('debootstrap fails closed against the Ubuntu archive', () => {
 
   it('refuses package indices whose checksum does not match the signed Release', async () => {
     const message = await failure(server.url('/tampered/'));
-    expect(message.split('\n')[0]).toBe(`debootstrap failed (exit 1): Couldn't download ${server.url('/tampered/dists/noble/main/binary-amd64/Packages')}`);
+    expect(message.split('\n')[0]).toBe(
+      `debootstrap failed (exit 1): Couldn't download ${server.url('/tampered/dists/noble/main/binary-amd64/Packages')}`,
+    );
     expect(message).toContain(`${server.url('/tampered/dists/noble/main/binary-amd64/Packages')} was corrupt`);
   });
 
   it('names the URL of a suite the archive does not have', async () => {
     const message = await failure(server.url('/good/'), 'questing');
-    expect(message.split('\n')[0]).toBe(`debootstrap failed (exit 1): Failed getting release file ${server.url('/good/dists/questing/Release')}`);
+    expect(message.split('\n')[0]).toBe(
+      `debootstrap failed (exit 1): Failed getting release file ${server.url('/good/dists/questing/Release')}`,
+    );
   });
 });

@@ -28,7 +28,12 @@ describe('lxc-ci corpus: alpine.yaml (alpinelinux-http)', () => {
   const releases = matrix.alpine!.releases.filter((r) => r !== 'edge');
   beforeAll(async () => {
     key = makeTestKey('Corpus Alpine');
-    server = await startMirror(alpineMirror(key, { releases: Object.fromEntries(releases.map((r) => [r, [`${r}.1`, `${r}.2`]])), arches: ['x86_64'] }).tree);
+    server = await startMirror(
+      alpineMirror(key, {
+        releases: Object.fromEntries(releases.map((r) => [r, [`${r}.1`, `${r}.2`]])),
+        arches: ['x86_64'],
+      }).tree,
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -40,10 +45,13 @@ describe('lxc-ci corpus: alpine.yaml (alpinelinux-http)', () => {
       const overrides = [...c.overrides, `source.url=${server.url('/alpine/')}`, `source.keys.0=${key.armored}`];
       await sourceStage('alpine.yaml', overrides, async (root, record) => {
         const base = c.release === 'edge' ? releases.at(-1)! : c.release;
-        expect(record.resolved?.url).toBe(server.url(`/alpine/v${base}/releases/x86_64/alpine-minirootfs-${base}.2-x86_64.tar.gz`));
+        expect(record.resolved?.url).toBe(
+          server.url(`/alpine/v${base}/releases/x86_64/alpine-minirootfs-${base}.2-x86_64.tar.gz`),
+        );
         expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${key.fingerprint}`);
         expect(await readFile(path.join(root, 'etc/alpine-release'), 'utf8')).toBe(`${base}.2\n`);
-        if (c.release === 'edge') expect(await readFile(path.join(root, 'etc/apk/repositories'), 'utf8')).toContain('/alpine/edge/main');
+        if (c.release === 'edge')
+          expect(await readFile(path.join(root, 'etc/apk/repositories'), 'utf8')).toContain('/alpine/edge/main');
       });
     });
   }
@@ -67,11 +75,15 @@ describe('lxc-ci corpus: archlinux.yaml (archlinux-http, no keys in the definiti
 
   for (const c of combinations('archlinux')) {
     it(`${c.release} ${c.variant} amd64`, async () => {
-      await sourceStage('archlinux.yaml', [...c.overrides, `source.url=${server.url('/iso/')}`, 'source.skip_verification=true'], async (root, record) => {
-        expect(record.resolved).toMatchObject({ release: '2025.01.01', architecture: 'x86_64' });
-        expect(record.inputs[0]!.verifiedBy).toBe('sums-unsigned:sha256');
-        expect(await readFile(path.join(root, 'etc/os-release'), 'utf8')).toContain('ID=arch');
-      });
+      await sourceStage(
+        'archlinux.yaml',
+        [...c.overrides, `source.url=${server.url('/iso/')}`, 'source.skip_verification=true'],
+        async (root, record) => {
+          expect(record.resolved).toMatchObject({ release: '2025.01.01', architecture: 'x86_64' });
+          expect(record.inputs[0]!.verifiedBy).toBe('sums-unsigned:sha256');
+          expect(await readFile(path.join(root, 'etc/os-release'), 'utf8')).toContain('ID=arch');
+        },
+      );
     });
   }
 });
@@ -86,8 +98,16 @@ describe('lxc-ci corpus: busybox.yaml (busybox from a source tarball)', () => {
       const release = matrix.busybox!.releases[0]!;
       const dir = path.join(s.dir, `busybox-${release}`);
       mkdirSync(dir);
-      writeFileSync(path.join(dir, 'Makefile'), 'CC ?= cc\ndefconfig:\n\tprintf \'# CONFIG_STATIC is not set\\n\' > .config\noldconfig:\n\t@true\nbusybox: busybox.c .config\n\t$(CC) -O1 -static -o busybox busybox.c\n');
-      writeFileSync(path.join(dir, 'busybox.c'), '#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { if (c > 1 && !strcmp(v[1], "--list-full")) { puts("bin/sh"); puts("sbin/init"); return 0; } puts("BusyBox v' + release + ' (kiln fixture) multi-call binary."); return 0; }\n');
+      writeFileSync(
+        path.join(dir, 'Makefile'),
+        "CC ?= cc\ndefconfig:\n\tprintf '# CONFIG_STATIC is not set\\n' > .config\noldconfig:\n\t@true\nbusybox: busybox.c .config\n\t$(CC) -O1 -static -o busybox busybox.c\n",
+      );
+      writeFileSync(
+        path.join(dir, 'busybox.c'),
+        '#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { if (c > 1 && !strcmp(v[1], "--list-full")) { puts("bin/sh"); puts("sbin/init"); return 0; } puts("BusyBox v' +
+          release +
+          ' (kiln fixture) multi-call binary."); return 0; }\n',
+      );
       const tarball = execFileSync('tar', ['-cjf', '-', '-C', s.dir, `busybox-${release}`]);
       digest = sha256(tarball);
       server = await startMirror(new MirrorTree('apache').add(`/downloads/busybox-${release}.tar.bz2`, tarball));
@@ -101,10 +121,18 @@ describe('lxc-ci corpus: busybox.yaml (busybox from a source tarball)', () => {
 
   for (const c of combinations('busybox')) {
     it(`${c.release} ${c.variant} amd64`, async () => {
-      await sourceStage('busybox.yaml', [...c.overrides, `source.url=${server.url('/downloads/')}`, 'source.skip_verification=true'], async (root, record) => {
-        expect(record.inputs[0]).toMatchObject({ url: server.url(`/downloads/busybox-${c.release}.tar.bz2`), sha256: digest, verifiedBy: 'none' });
-        expect(execFileSync(path.join(root, 'bin/busybox'), { encoding: 'utf8' })).toContain(`BusyBox v${c.release}`);
-      });
+      await sourceStage(
+        'busybox.yaml',
+        [...c.overrides, `source.url=${server.url('/downloads/')}`, 'source.skip_verification=true'],
+        async (root, record) => {
+          expect(record.inputs[0]).toMatchObject({
+            url: server.url(`/downloads/busybox-${c.release}.tar.bz2`),
+            sha256: digest,
+            verifiedBy: 'none',
+          });
+          expect(execFileSync(path.join(root, 'bin/busybox'), { encoding: 'utf8' })).toContain(`BusyBox v${c.release}`);
+        },
+      );
     });
   }
 });
@@ -123,11 +151,17 @@ describe('lxc-ci corpus: fedora.yaml (fedora-http, Koji publishes no signature)'
 
   for (const c of combinations('fedora')) {
     it(`${c.release} ${c.variant} amd64`, async () => {
-      await sourceStage('fedora.yaml', [...c.overrides, `source.url=${server.url('/')}`, 'source.skip_verification=true'], async (root, record) => {
-        expect(record.resolved).toMatchObject({ release: c.release, build: '20250115.0', architecture: 'x86_64' });
-        expect(record.inputs[0]).toMatchObject({ sha256: digests.get(c.release), verifiedBy: 'none' });
-        expect(await readFile(path.join(root, 'etc/fedora-release'), 'utf8')).toBe(`Fedora release ${c.release} (20250115.0)\n`);
-      });
+      await sourceStage(
+        'fedora.yaml',
+        [...c.overrides, `source.url=${server.url('/')}`, 'source.skip_verification=true'],
+        async (root, record) => {
+          expect(record.resolved).toMatchObject({ release: c.release, build: '20250115.0', architecture: 'x86_64' });
+          expect(record.inputs[0]).toMatchObject({ sha256: digests.get(c.release), verifiedBy: 'none' });
+          expect(await readFile(path.join(root, 'etc/fedora-release'), 'utf8')).toBe(
+            `Fedora release ${c.release} (20250115.0)\n`,
+          );
+        },
+      );
     });
   }
 });
@@ -147,11 +181,15 @@ describe('lxc-ci corpus: opensuse.yaml (opensuse-http)', () => {
 
   for (const c of combinations('opensuse')) {
     it(`${c.release} ${c.variant} amd64`, async () => {
-      await sourceStage('opensuse.yaml', [...c.overrides, `source.url=${server.url('/')}`, `source.keys.0=${key.armored}`], async (root, record) => {
-        expect(record.resolved).toMatchObject({ release: c.release, build: '10.2', architecture: 'x86_64' });
-        expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${key.fingerprint}`);
-        expect(await readFile(path.join(root, 'etc/os-release'), 'utf8')).toContain('BUILD="10.2"');
-      });
+      await sourceStage(
+        'opensuse.yaml',
+        [...c.overrides, `source.url=${server.url('/')}`, `source.keys.0=${key.armored}`],
+        async (root, record) => {
+          expect(record.resolved).toMatchObject({ release: c.release, build: '10.2', architecture: 'x86_64' });
+          expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${key.fingerprint}`);
+          expect(await readFile(path.join(root, 'etc/os-release'), 'utf8')).toContain('BUILD="10.2"');
+        },
+      );
     });
   }
 });

@@ -16,7 +16,7 @@ import type { SourceRecord } from '../../src/source/types.js';
 import { KilnError } from '../../src/util/errors.js';
 import { MemorySink } from '../../src/util/events.js';
 
-export const CORPUS = fileURLToPath(new URL('../../../shared/corpus/lxc-ci', import.meta.url));
+export const CORPUS = fileURLToPath(new URL('../corpus/lxc-ci', import.meta.url));
 
 export interface MatrixEntry {
   architectures: string[];
@@ -48,7 +48,11 @@ export function combinations(name: string): Combination[] {
   return out;
 }
 
-export type SourceStage = (definition: string, overrides: string[], check: (root: string, record: SourceRecord) => Promise<void>) => Promise<void>;
+export type SourceStage = (
+  definition: string,
+  overrides: string[],
+  check: (root: string, record: SourceRecord) => Promise<void>,
+) => Promise<void>;
 
 /** A work dir and download cache for the calling test file, and its source stage runner. */
 export function corpusSourceStage(): SourceStage {
@@ -72,7 +76,14 @@ export function corpusSourceStage(): SourceStage {
     const workDir = path.join(base, 'work');
     await Promise.all([mkdir(rootfs), mkdir(workDir)]);
     try {
-      const record = await fetchSource({ definition: plan.definition, step: plan.source, rootfs, cacheDir: cache, workDir, sink: new MemorySink() }).catch((e: unknown) => {
+      const record = await fetchSource({
+        definition: plan.definition,
+        step: plan.source,
+        rootfs,
+        cacheDir: cache,
+        workDir,
+        sink: new MemorySink(),
+      }).catch((e: unknown) => {
         // A failing tool's last lines belong in the test's failure message.
         if (e instanceof KilnError && e.details.length) e.message += `\n${e.details.join('\n')}`;
         throw e;

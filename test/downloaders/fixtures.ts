@@ -6,7 +6,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.js';
@@ -50,7 +59,9 @@ export class MirrorTree {
     for (const [p, c] of this.files) server.set(p, c);
     for (const [dir, children] of this.directories()) {
       const sizes = new Map([...children].map((c) => [c, this.files.get(dir + c)?.length]));
-      server.set(dir, renderListing(this.style, dir, [...children].sort(), sizes), { headers: { 'content-type': 'text/html' } });
+      server.set(dir, renderListing(this.style, dir, [...children].sort(), sizes), {
+        headers: { 'content-type': 'text/html' },
+      });
     }
   }
 }
@@ -65,11 +76,17 @@ function isoDate(d: Date): string {
   return d.toISOString().slice(0, 16).replace('T', ' ');
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const href = (name: string): string => esc(name.split('/').map(encodeURIComponent).join('/'));
 
 /** Listing HTML as nginx autoindex, Apache mod_autoindex (fancy), MirrorCache or lighttpd mod_dirlisting write it. */
-export function renderListing(style: ListingStyle, dir: string, children: string[], sizes: Map<string, number | undefined>): string {
+export function renderListing(
+  style: ListingStyle,
+  dir: string,
+  children: string[],
+  sizes: Map<string, number | undefined>,
+): string {
   if (style === 'nginx') {
     // nginx cuts names longer than 50 columns to 47 + "..>" in the text, never in the href.
     const rows = children.map((c) => {
@@ -84,7 +101,9 @@ export function renderListing(style: ListingStyle, dir: string, children: string
     const title = dir.length > 1 ? dir.replace(/\/$/, '') : dir;
     const parent = dir.replace(/[^/]+\/$/, '');
     const rows = children.map((c) => {
-      const icon = c.endsWith('/') ? '<img src="/icons/folder.gif" alt="[DIR]">' : '<img src="/icons/unknown.gif" alt="[   ]">';
+      const icon = c.endsWith('/')
+        ? '<img src="/icons/folder.gif" alt="[DIR]">'
+        : '<img src="/icons/unknown.gif" alt="[   ]">';
       const size = sizes.get(c);
       const human = size === undefined ? '  - ' : size > 1024 ? `${(size / 1024).toFixed(0)}K` : String(size);
       return `<tr><td valign="top">${icon}</td><td><a href="${href(c)}">${esc(c)}</a></td><td align="right">${isoDate(MTIME)}  </td><td align="right">${human}</td><td>&nbsp;</td></tr>`;
@@ -100,7 +119,11 @@ export function renderListing(style: ListingStyle, dir: string, children: string
       '  <table>',
       '   <tr><th valign="top"><img src="/icons/blank.gif" alt="[ICO]"></th><th><a href="?C=N;O=D">Name</a></th><th><a href="?C=M;O=A">Last modified</a></th><th><a href="?C=S;O=A">Size</a></th><th><a href="?C=D;O=A">Description</a></th></tr>',
       '   <tr><th colspan="5"><hr></th></tr>',
-      ...(dir === '/' ? [] : [`<tr><td valign="top"><img src="/icons/back.gif" alt="[PARENTDIR]"></td><td><a href="${href(parent)}">Parent Directory</a></td><td>&nbsp;</td><td align="right">  - </td><td>&nbsp;</td></tr>`]),
+      ...(dir === '/'
+        ? []
+        : [
+            `<tr><td valign="top"><img src="/icons/back.gif" alt="[PARENTDIR]"></td><td><a href="${href(parent)}">Parent Directory</a></td><td>&nbsp;</td><td align="right">  - </td><td>&nbsp;</td></tr>`,
+          ]),
       ...rows,
       '   <tr><th colspan="5"><hr></th></tr>',
       '</table>',
@@ -117,7 +140,16 @@ export function renderListing(style: ListingStyle, dir: string, children: string
     return `<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n<html><head><title>Index of ${esc(dir)}</title></head><body><h2>Index of ${esc(dir)}</h2><div class="list"><table summary="Directory Listing" cellpadding="0" cellspacing="0"><thead><tr><th class="n">Name</th><th class="m">Last Modified</th><th class="s">Size</th><th class="t">Type</th></tr></thead><tbody><tr class="d"><td class="n"><a href="../">..</a>/</td><td class="m">&nbsp;</td><td class="s">- &nbsp;</td><td class="t">Directory</td></tr>\n${rows.join('\n')}\n</tbody></table></div><div class="foot">lighttpd/1.4.69</div></body></html>\n`;
   }
   // MirrorCache: absolute hrefs under /download, a metalink link per file, a breadcrumb of parent links.
-  const crumbs = dir.split('/').filter(Boolean).map((_, i, all) => `<li class="breadcrumb-item"><a href="/${all.slice(0, i + 1).map(encodeURIComponent).join('/')}/">${esc(all[i]!)}</a></li>`);
+  const crumbs = dir
+    .split('/')
+    .filter(Boolean)
+    .map(
+      (_, i, all) =>
+        `<li class="breadcrumb-item"><a href="/${all
+          .slice(0, i + 1)
+          .map(encodeURIComponent)
+          .join('/')}/">${esc(all[i]!)}</a></li>`,
+    );
   const rows = children.map((c) => {
     const size = sizes.get(c);
     const abs = `${dir}${href(c)}`;
@@ -133,12 +165,39 @@ let busyboxApplets: string[] | undefined;
  * the base directories, root in passwd/group, plus `files` (mode 0755 when
  * the content starts with `#!`).
  */
-export function busyboxRoot(dir: string, files: Record<string, string | Buffer> = {}, opts: { applets?: 'all' | 'few' } = {}): void {
+export function busyboxRoot(
+  dir: string,
+  files: Record<string, string | Buffer> = {},
+  opts: { applets?: 'all' | 'few' } = {},
+): void {
   busyboxApplets ??= execFileSync('/bin/busybox', ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
   copyFileSync('/bin/busybox', path.join(dir, 'bin/busybox'));
   chmodSync(path.join(dir, 'bin/busybox'), 0o755);
-  const few = new Set(['bin/sh', 'bin/ls', 'bin/cat', 'bin/echo', 'bin/mkdir', 'bin/cp', 'bin/ln', 'bin/rm', 'bin/sed', 'bin/grep', 'sbin/init', 'bin/mount', 'bin/touch', 'usr/bin/env', 'bin/chmod', 'usr/bin/id', 'sbin/halt', 'sbin/poweroff', 'sbin/reboot', 'bin/hostname', 'bin/sleep', 'usr/bin/tr']);
+  const few = new Set([
+    'bin/sh',
+    'bin/ls',
+    'bin/cat',
+    'bin/echo',
+    'bin/mkdir',
+    'bin/cp',
+    'bin/ln',
+    'bin/rm',
+    'bin/sed',
+    'bin/grep',
+    'sbin/init',
+    'bin/mount',
+    'bin/touch',
+    'usr/bin/env',
+    'bin/chmod',
+    'usr/bin/id',
+    'sbin/halt',
+    'sbin/poweroff',
+    'sbin/reboot',
+    'bin/hostname',
+    'bin/sleep',
+    'usr/bin/tr',
+  ]);
   for (const applet of busyboxApplets) {
     if (applet === 'bin/busybox' || (opts.applets === 'few' && !few.has(applet))) continue;
     const link = path.join(dir, applet);
@@ -150,7 +209,8 @@ export function busyboxRoot(dir: string, files: Record<string, string | Buffer> 
       // the same applet listed twice
     }
   }
-  for (const d of ['dev', 'proc', 'sys', 'run', 'tmp', 'root', 'etc', 'var/log', 'mnt', 'home']) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['dev', 'proc', 'sys', 'run', 'tmp', 'root', 'etc', 'var/log', 'mnt', 'home'])
+    mkdirSync(path.join(dir, d), { recursive: true });
   chmodSync(path.join(dir, 'tmp'), 0o1777);
   chmodSync(path.join(dir, 'root'), 0o700);
   writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
@@ -166,9 +226,17 @@ export function busyboxRoot(dir: string, files: Record<string, string | Buffer> 
 /** tar (GNU, numeric owners) of `dir`'s contents, optionally compressed, into a buffer. */
 export function tarOf(dir: string, compress?: 'gzip' | 'xz' | 'zstd', opts: { prefix?: string } = {}): Buffer {
   const args = ['--numeric-owner', '--owner=0', '--group=0', '-cpf', '-', '-C', dir];
-  const tarball = execFileSync('tar', opts.prefix ? [...args, '--transform', `s,^\\.,${opts.prefix},S`, '.'] : [...args, '.'], { maxBuffer: 1 << 30 });
+  const tarball = execFileSync(
+    'tar',
+    opts.prefix ? [...args, '--transform', `s,^\\.,${opts.prefix},S`, '.'] : [...args, '.'],
+    { maxBuffer: 1 << 30 },
+  );
   if (!compress) return tarball;
-  return execFileSync(compress, compress === 'zstd' ? ['-q', '-c'] : compress === 'xz' ? ['-c', '-0', '-T1'] : ['-c', '-1'], { input: tarball, maxBuffer: 1 << 30 });
+  return execFileSync(
+    compress,
+    compress === 'zstd' ? ['-q', '-c'] : compress === 'xz' ? ['-c', '-0', '-T1'] : ['-c', '-1'],
+    { input: tarball, maxBuffer: 1 << 30 },
+  );
 }
 
 export function sha256(b: Buffer | string): string {
@@ -186,7 +254,11 @@ export function scratch(prefix: string): { dir: string; remove: () => void } {
 }
 
 /** A busybox root archived with `compress`, built in a scratch dir that is removed again. */
-export function busyboxArchive(files: Record<string, string | Buffer>, compress: 'gzip' | 'xz' | 'zstd', opts: { prefix?: string; applets?: 'all' | 'few' } = {}): Buffer {
+export function busyboxArchive(
+  files: Record<string, string | Buffer>,
+  compress: 'gzip' | 'xz' | 'zstd',
+  opts: { prefix?: string; applets?: 'all' | 'few' } = {},
+): Buffer {
   const s = scratch('root');
   try {
     busyboxRoot(s.dir, files, { applets: opts.applets ?? 'few' });

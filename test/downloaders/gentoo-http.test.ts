@@ -30,7 +30,10 @@ function gentooMirror(key: TestKey): { tree: MirrorTree; stage3: Map<string, Buf
     for (const stamp of ['20250105T170328Z', '20250112T170333Z']) {
       const dir = `${AUTOBUILDS}/current-stage3-amd64-${variant}`;
       const name = `stage3-amd64-${variant}-${stamp}.tar.xz`;
-      const txz = busyboxArchive({ 'etc/gentoo-release': `Gentoo Base System release 2.17 (${variant} ${stamp})\n`, 'var/db/repos/.keep': '' }, 'xz');
+      const txz = busyboxArchive(
+        { 'etc/gentoo-release': `Gentoo Base System release 2.17 (${variant} ${stamp})\n`, 'var/db/repos/.keep': '' },
+        'xz',
+      );
       stage3.set(`${variant}/${stamp}`, txz);
       tree.add(`${dir}/${name}`, txz);
       tree.add(`${dir}/${name}.DIGESTS`, key.clearsign(digests(name, txz)));
@@ -59,7 +62,13 @@ describe('gentoo-http', () => {
   let mirror: ReturnType<typeof gentooMirror>;
   let server: FixtureServer;
   let cache: ReturnType<typeof scratch>;
-  const source = (extra: Record<string, unknown> = {}) => ({ downloader: 'gentoo-http', url: server.url('/'), keys: [key.armored], variant: 'openrc', ...extra });
+  const source = (extra: Record<string, unknown> = {}) => ({
+    downloader: 'gentoo-http',
+    url: server.url('/'),
+    keys: [key.armored],
+    variant: 'openrc',
+    ...extra,
+  });
   const MAP = { architecture_map: 'gentoo' };
 
   beforeAll(async () => {
@@ -82,12 +91,26 @@ describe('gentoo-http', () => {
 
   it('picks the newest stage3 of the variant, checks the clearsigned DIGESTS and adds the portage snapshot as /var/db/repos/gentoo', async () => {
     const url = server.url(`${AUTOBUILDS}/current-stage3-amd64-openrc/stage3-amd64-openrc-20250112T170333Z.tar.xz`);
-    const record = await runSource(source(), { release: 'current', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/gentoo-release'), 'utf8')).toContain('openrc 20250112T170333Z');
-      expect(await readFile(path.join(ctx.rootfs, 'var/db/repos/gentoo/profiles/repo_name'), 'utf8')).toBe('gentoo\n');
-      expect((await readdir(path.join(ctx.rootfs, 'var/db/repos'))).sort()).toEqual(['.keep', 'gentoo']);
+    const record = await runSource(
+      source(),
+      { release: 'current', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/gentoo-release'), 'utf8')).toContain(
+          'openrc 20250112T170333Z',
+        );
+        expect(await readFile(path.join(ctx.rootfs, 'var/db/repos/gentoo/profiles/repo_name'), 'utf8')).toBe(
+          'gentoo\n',
+        );
+        expect((await readdir(path.join(ctx.rootfs, 'var/db/repos'))).sort()).toEqual(['.keep', 'gentoo']);
+      },
+    );
+    expect(record.resolved).toEqual({
+      stage3: '20250112T170333Z',
+      architecture: 'amd64',
+      variant: 'openrc',
+      portage: server.url('/snapshots/portage-latest.tar.xz'),
+      url,
     });
-    expect(record.resolved).toEqual({ stage3: '20250112T170333Z', architecture: 'amd64', variant: 'openrc', portage: server.url('/snapshots/portage-latest.tar.xz'), url });
     expect(record.inputs.map((i) => [i.url, i.verifiedBy])).toEqual([
       [url, `gpg:${key.fingerprint}`],
       [`${url}.DIGESTS`, `gpg:${key.fingerprint}`],
@@ -98,8 +121,14 @@ describe('gentoo-http', () => {
   });
 
   it('uses the systemd variant directory', async () => {
-    const record = await runSource(source({ variant: 'systemd' }), { release: 'current', mappings: MAP, cacheDir: cache.dir });
-    expect(record.resolved?.url).toMatch(/current-stage3-amd64-systemd\/stage3-amd64-systemd-20250112T170333Z\.tar\.xz$/);
+    const record = await runSource(source({ variant: 'systemd' }), {
+      release: 'current',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
+    expect(record.resolved?.url).toMatch(
+      /current-stage3-amd64-systemd\/stage3-amd64-systemd-20250112T170333Z\.tar\.xz$/,
+    );
   });
 
   it('fails on a stage3 that does not match DIGESTS, a tampered DIGESTS and a bad portage signature', async () => {
@@ -111,7 +140,11 @@ describe('gentoo-http', () => {
       expect(mismatch).toBeInstanceOf(VerificationError);
       expect(mismatch.message).toContain(`${server.url(p)}: sha512 mismatch`);
       mirror.tree.publish(server);
-      const signed = key.clearsign(digests('stage3-amd64-openrc-20250112T170333Z.tar.xz', mirror.stage3.get('openrc/20250112T170333Z')!)).toString();
+      const signed = key
+        .clearsign(
+          digests('stage3-amd64-openrc-20250112T170333Z.tar.xz', mirror.stage3.get('openrc/20250112T170333Z')!),
+        )
+        .toString();
       server.set(`${p}.DIGESTS`, signed.replace('CONTENTS.gz', 'CONTENTS.xz'));
       const bad = await sourceError(source(), { release: 'current', mappings: MAP, cacheDir: cache.dir });
       expect(bad.message).toBe(`${server.url(p)}.DIGESTS: BAD signature`);
@@ -126,7 +159,11 @@ describe('gentoo-http', () => {
   });
 
   it('names the missing variant directory', async () => {
-    const err = await sourceError(source({ variant: 'llvm-openrc' }), { release: 'current', mappings: MAP, cacheDir: cache.dir });
+    const err = await sourceError(source({ variant: 'llvm-openrc' }), {
+      release: 'current',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
     expect(err.message).toContain(`${server.url(`${AUTOBUILDS}/current-stage3-amd64-llvm-openrc/`)}: not found`);
   });
 });

@@ -3,7 +3,13 @@ import { compareVersions, fetchListing, LayoutError, parseListing, pickNewest } 
 import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.js';
 import { renderListing, type ListingStyle } from './fixtures.js';
 
-const CHILDREN = ['2024.12.01/', 'archlinux-bootstrap-2025.01.01-x86_64.tar.zst', 'archlinux-bootstrap-2025.01.01-x86_64.tar.zst.sig', 'name with space & amp.txt', 'Virtualization:containers/'];
+const CHILDREN = [
+  '2024.12.01/',
+  'archlinux-bootstrap-2025.01.01-x86_64.tar.zst',
+  'archlinux-bootstrap-2025.01.01-x86_64.tar.zst.sig',
+  'name with space & amp.txt',
+  'Virtualization:containers/',
+];
 const SIZES = new Map<string, number | undefined>([['archlinux-bootstrap-2025.01.01-x86_64.tar.zst', 123456]]);
 
 describe('directory listing scraping', () => {
@@ -33,7 +39,8 @@ describe('directory listing scraping', () => {
   });
 
   it('ignores links to other hosts, other directories and deeper paths', () => {
-    const html = '<a href="http://elsewhere/x.tar">x</a><a href="/other/y.tar">y</a><a href="sub/z.tar">z</a><a href="./ok.tar">ok</a><a href="#top">t</a>';
+    const html =
+      '<a href="http://elsewhere/x.tar">x</a><a href="/other/y.tar">y</a><a href="sub/z.tar">z</a><a href="./ok.tar">ok</a><a href="#top">t</a>';
     expect(parseListing(html, 'http://m/dir/').map((e) => e.name)).toEqual(['ok.tar']);
   });
 
@@ -46,8 +53,13 @@ describe('directory listing scraping', () => {
   });
 
   it('picks the newest match and says what the listing had when nothing matches', () => {
-    const entries = parseListing(renderListing('apache', '/v/', ['3.21.9/', '3.21.10/', 'x.iso'], new Map()), 'http://m/v/');
-    expect(pickNewest('http://m/v/', entries, /^(3\.21\.\d+)$/, 'release', { directory: true }).version).toBe('3.21.10');
+    const entries = parseListing(
+      renderListing('apache', '/v/', ['3.21.9/', '3.21.10/', 'x.iso'], new Map()),
+      'http://m/v/',
+    );
+    expect(pickNewest('http://m/v/', entries, /^(3\.21\.\d+)$/, 'release', { directory: true }).version).toBe(
+      '3.21.10',
+    );
     const err = (() => {
       try {
         pickNewest('http://m/v/', entries, /^(3\.22\.\d+)$/, 'Alpine 3.22 release directory', { directory: true });
@@ -57,14 +69,20 @@ describe('directory listing scraping', () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(LayoutError);
-    expect(err!.message).toBe('http://m/v/: no Alpine 3.22 release directory in the directory listing (found 3.21.9/, 3.21.10/, x.iso); the upstream layout may have changed');
+    expect(err!.message).toBe(
+      'http://m/v/: no Alpine 3.22 release directory in the directory listing (found 3.21.9/, 3.21.10/, x.iso); the upstream layout may have changed',
+    );
   });
 
   describe('over http', () => {
     let server: FixtureServer;
     beforeAll(async () => {
       server = await startFixtureServer({
-        files: { '/ok/': renderListing('nginx', '/ok/', ['a.tar'], new Map()), '/json/': '{"files": ["a.tar"]}', '/empty/': '<html><body><pre></pre></body></html>' },
+        files: {
+          '/ok/': renderListing('nginx', '/ok/', ['a.tar'], new Map()),
+          '/json/': '{"files": ["a.tar"]}',
+          '/empty/': '<html><body><pre></pre></body></html>',
+        },
       });
     });
     afterAll(async () => {
@@ -76,8 +94,12 @@ describe('directory listing scraping', () => {
     });
 
     it('names the URL of a missing directory and of a page that is no listing', async () => {
-      await expect(fetchListing(server.url('/gone/'))).rejects.toThrow(`${server.url('/gone/')}: not found (HTTP 404); the directory kiln looks for does not exist upstream`);
-      await expect(fetchListing(server.url('/json/'))).rejects.toThrow(`${server.url('/json/')}: not an HTML directory listing (no links in 20 bytes); the upstream layout may have changed`);
+      await expect(fetchListing(server.url('/gone/'))).rejects.toThrow(
+        `${server.url('/gone/')}: not found (HTTP 404); the directory kiln looks for does not exist upstream`,
+      );
+      await expect(fetchListing(server.url('/json/'))).rejects.toThrow(
+        `${server.url('/json/')}: not an HTML directory listing (no links in 20 bytes); the upstream layout may have changed`,
+      );
       await expect(fetchListing(server.url('/empty/'))).rejects.toThrow(/not an HTML directory listing/);
     });
   });

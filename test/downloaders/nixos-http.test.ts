@@ -24,7 +24,14 @@ async function hydra(squashfs: Buffer, hash = sha256(squashfs)): Promise<Fixture
     finished: 1,
     buildstatus: 0,
     buildproducts: {
-      '1': { name: NAME, subtype: 'squashfs-image', type: 'file', sha256hash: hash, filesize: squashfs.length, path: `/nix/store/abc-${NAME}` },
+      '1': {
+        name: NAME,
+        subtype: 'squashfs-image',
+        type: 'file',
+        sha256hash: hash,
+        filesize: squashfs.length,
+        path: `/nix/store/abc-${NAME}`,
+      },
       '2': { name: 'nix-support', subtype: 'doc', type: 'file' },
     },
   };
@@ -68,7 +75,10 @@ describe('nixos-http', () => {
     const root = scratch('nixos-root');
     const out = scratch('nixos-image');
     try {
-      busyboxRoot(root.dir, { 'etc/os-release': 'NAME=NixOS\nID=nixos\nVERSION_ID="24.11"\n', 'nix/store/.links/.keep': '' });
+      busyboxRoot(root.dir, {
+        'etc/os-release': 'NAME=NixOS\nID=nixos\nVERSION_ID="24.11"\n',
+        'nix/store/.links/.keep': '',
+      });
       makeSquashfs(root.dir, path.join(out.dir, NAME));
       squashfs = readFileSync(path.join(out.dir, NAME));
     } finally {
@@ -84,21 +94,43 @@ describe('nixos-http', () => {
   });
 
   it("resolves Hydra's latest build of the release job and unpacks its squashfs, pinned by checksum", async () => {
-    const record = await runSource({ downloader: 'nixos-http', url: server.url('/'), checksum: `sha256:${sha256(squashfs)}` }, { release: '24.11', cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/os-release'), 'utf8')).toContain('ID=nixos');
-      expect(await readlink(path.join(ctx.rootfs, 'sbin/init'))).toBe('../bin/busybox');
+    const record = await runSource(
+      { downloader: 'nixos-http', url: server.url('/'), checksum: `sha256:${sha256(squashfs)}` },
+      { release: '24.11', cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/os-release'), 'utf8')).toContain('ID=nixos');
+        expect(await readlink(path.join(ctx.rootfs, 'sbin/init'))).toBe('../bin/busybox');
+      },
+    );
+    expect(record.resolved).toEqual({
+      release: '24.11',
+      jobset: 'release-24.11',
+      build: '283001',
+      nixname: 'nixos-image-lxc-24.11.713.f0a7db1-x86_64-linux',
+      architecture: 'x86_64',
+      url: url(),
     });
-    expect(record.resolved).toEqual({ release: '24.11', jobset: 'release-24.11', build: '283001', nixname: 'nixos-image-lxc-24.11.713.f0a7db1-x86_64-linux', architecture: 'x86_64', url: url() });
-    expect(record.inputs[0]).toEqual({ url: url(), sha256: sha256(squashfs), size: squashfs.length, verifiedBy: 'checksum:sha256' });
+    expect(record.inputs[0]).toEqual({
+      url: url(),
+      sha256: sha256(squashfs),
+      size: squashfs.length,
+      verifiedBy: 'checksum:sha256',
+    });
   });
 
   it("checks Hydra's sha256 even with skip_verification", async () => {
-    const record = await runSource({ downloader: 'nixos-http', url: server.url('/'), skip_verification: true }, { release: '24.11', cacheDir: cache.dir });
+    const record = await runSource(
+      { downloader: 'nixos-http', url: server.url('/'), skip_verification: true },
+      { release: '24.11', cacheDir: cache.dir },
+    );
     expect(record.inputs[0]!.verifiedBy).toBe('sums-unsigned:sha256');
     const lying = await hydra(squashfs, '4'.repeat(64));
     const fresh = scratch('nixos-fresh');
     try {
-      const err = await sourceError({ downloader: 'nixos-http', url: lying.url('/'), skip_verification: true }, { release: '24.11', cacheDir: fresh.dir });
+      const err = await sourceError(
+        { downloader: 'nixos-http', url: lying.url('/'), skip_verification: true },
+        { release: '24.11', cacheDir: fresh.dir },
+      );
       expect(err).toBeInstanceOf(VerificationError);
       expect(err.message).toContain(`${lying.url(`/build/283001/download/1/${NAME}`)}: sha256 mismatch`);
     } finally {
@@ -108,14 +140,23 @@ describe('nixos-http', () => {
   });
 
   it('refuses keys (Hydra signs nothing) and an unpinned download', async () => {
-    const keys = await sourceError({ downloader: 'nixos-http', url: server.url('/'), keys: ['0123456789ABCDEF0123456789ABCDEF01234567'] }, { release: '24.11', cacheDir: cache.dir });
+    const keys = await sourceError(
+      { downloader: 'nixos-http', url: server.url('/'), keys: ['0123456789ABCDEF0123456789ABCDEF01234567'] },
+      { release: '24.11', cacheDir: cache.dir },
+    );
     expect(keys.message).toMatch(/upstream publishes no OpenPGP signature for it/);
-    const bare = await sourceError({ downloader: 'nixos-http', url: server.url('/') }, { release: '24.11', cacheDir: cache.dir });
+    const bare = await sourceError(
+      { downloader: 'nixos-http', url: server.url('/') },
+      { release: '24.11', cacheDir: cache.dir },
+    );
     expect(bare.message).toMatch(/cannot be verified/);
   });
 
   it('identifies the build by its id without downloading the image', async () => {
-    const ctx = await downloaderContext({ downloader: 'nixos-http', url: server.url('/'), skip_verification: true }, { release: '24.11', cacheDir: cache.dir });
+    const ctx = await downloaderContext(
+      { downloader: 'nixos-http', url: server.url('/'), skip_verification: true },
+      { release: '24.11', cacheDir: cache.dir },
+    );
     try {
       server.clearLog();
       expect((await nixosHttp.probe!(ctx))!.parts).toEqual({ [url()]: 'immutable' });
@@ -126,7 +167,12 @@ describe('nixos-http', () => {
   });
 
   it('names the job URL when Hydra has no build for the architecture', async () => {
-    const err = await sourceError({ downloader: 'nixos-http', url: server.url('/'), skip_verification: true }, { release: '24.11', architecture: 'arm64', cacheDir: cache.dir });
-    expect(err.message).toBe(`${server.url('/job/nixos/release-24.11/nixos.incusContainerImage.aarch64-linux/latest')}: not found (HTTP 404); Hydra has no finished build of this job`);
+    const err = await sourceError(
+      { downloader: 'nixos-http', url: server.url('/'), skip_verification: true },
+      { release: '24.11', architecture: 'arm64', cacheDir: cache.dir },
+    );
+    expect(err.message).toBe(
+      `${server.url('/job/nixos/release-24.11/nixos.incusContainerImage.aarch64-linux/latest')}: not found (HTTP 404); Hydra has no finished build of this job`,
+    );
   });
 });

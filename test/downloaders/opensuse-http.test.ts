@@ -15,7 +15,12 @@ describe('opensuse-http', () => {
   let mirror: OpensuseMirror;
   let server: FixtureServer;
   let cache: ReturnType<typeof scratch>;
-  const source = (extra: Record<string, unknown> = {}) => ({ downloader: 'opensuse-http', url: server.url('/download'), keys: [key.armored], ...extra });
+  const source = (extra: Record<string, unknown> = {}) => ({
+    downloader: 'opensuse-http',
+    url: server.url('/download'),
+    keys: [key.armored],
+    ...extra,
+  });
 
   beforeAll(async () => {
     key = makeTestKey('openSUSE Test');
@@ -40,23 +45,36 @@ describe('opensuse-http', () => {
       expect(await readFile(path.join(ctx.rootfs, 'etc/os-release'), 'utf8')).toContain('BUILD="10.2"');
     });
     expect(record.resolved).toEqual({ release: 'tumbleweed', architecture: 'x86_64', build: '10.2', url });
-    expect(record.inputs[0]).toMatchObject({ url, sha256: sha256(mirror.tarballs.get('tumbleweed/x86_64')!), verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toMatchObject({
+      url,
+      sha256: sha256(mirror.tarballs.get('tumbleweed/x86_64')!),
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
   });
 
   it('uses the container_ARM repository for arm64 and the appliances directory for Leap', async () => {
     const arm = await runSource(source(), { release: 'tumbleweed', architecture: 'arm64', cacheDir: cache.dir });
-    expect(arm.resolved?.url).toBe(server.url(`/download${TW}/container_ARM/opensuse-tumbleweed-image.aarch64-1.0.0-lxc-Build10.2.tar.xz`));
+    expect(arm.resolved?.url).toBe(
+      server.url(`/download${TW}/container_ARM/opensuse-tumbleweed-image.aarch64-1.0.0-lxc-Build10.2.tar.xz`),
+    );
     const leap = await runSource(source(), { release: '16.0', cacheDir: cache.dir });
-    expect(leap.resolved?.url).toBe(server.url('/download/distribution/leap/16.0/appliances/opensuse-leap-image.x86_64-16.0.0-lxc-Build10.2.tar.xz'));
+    expect(leap.resolved?.url).toBe(
+      server.url('/download/distribution/leap/16.0/appliances/opensuse-leap-image.x86_64-16.0.0-lxc-Build10.2.tar.xz'),
+    );
   });
 
   it('does not fall back to an unsigned .sha256 when keys are set', async () => {
     const p = `/download${TW}/container/opensuse-tumbleweed-image.x86_64-1.0.0-lxc-Build10.2.tar.xz.sha256`;
-    server.set(p, `${sha256(mirror.tarballs.get('tumbleweed/x86_64')!)}  opensuse-tumbleweed-image.x86_64-1.0.0-lxc-Build10.2.tar.xz\n`);
+    server.set(
+      p,
+      `${sha256(mirror.tarballs.get('tumbleweed/x86_64')!)}  opensuse-tumbleweed-image.x86_64-1.0.0-lxc-Build10.2.tar.xz\n`,
+    );
     try {
       const err = await sourceError(source(), { release: 'tumbleweed', cacheDir: cache.dir });
       expect(err).toBeInstanceOf(VerificationError);
-      expect(err.message).toBe(`${server.url(p)}: expected a clearsigned checksum list but it is not signed; kiln does not fall back to unsigned checksums`);
+      expect(err.message).toBe(
+        `${server.url(p)}: expected a clearsigned checksum list but it is not signed; kiln does not fall back to unsigned checksums`,
+      );
     } finally {
       mirror.tree.publish(server);
     }
@@ -66,7 +84,10 @@ describe('opensuse-http', () => {
     const name = 'opensuse-tumbleweed-image.x86_64-1.0.0-lxc-Build10.2.tar.xz';
     const p = `/download${TW}/container/${name}`;
     const signed = key.clearsign(`${sha256(mirror.tarballs.get('tumbleweed/x86_64')!)}  ${name}\n`).toString();
-    server.set(`${p}.sha256`, signed.replace(/^([0-9a-f])/m, (c) => (c === '0' ? '1' : '0')));
+    server.set(
+      `${p}.sha256`,
+      signed.replace(/^([0-9a-f])/m, (c) => (c === '0' ? '1' : '0')),
+    );
     try {
       const bad = await sourceError(source(), { release: 'tumbleweed', cacheDir: cache.dir });
       expect(bad.message).toBe(`${server.url(p)}.sha256: BAD signature`);

@@ -21,14 +21,20 @@ function openwrtImage(release: string): Buffer {
   const s = scratch('openwrt');
   try {
     const root = path.join(s.dir, 'root');
-    busyboxRoot(root, { 'etc/openwrt_release': `DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='${release}'\n`, 'bin/opkg': '#!/bin/sh\nexit 0\n' });
+    busyboxRoot(root, {
+      'etc/openwrt_release': `DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='${release}'\n`,
+      'bin/opkg': '#!/bin/sh\nexit 0\n',
+    });
     execFileSync('chown', ['-h', '100:101', path.join(root, 'etc/openwrt_release')]);
-    execFileSync('mkfs.ext4', ['-q', '-F', '-d', root, '-E', 'root_owner=0:0', path.join(s.dir, 'root.ext4'), '6M'], { stdio: 'pipe' });
+    execFileSync('mkfs.ext4', ['-q', '-F', '-d', root, '-E', 'root_owner=0:0', path.join(s.dir, 'root.ext4'), '6M'], {
+      stdio: 'pipe',
+    });
     execFileSync('mkfs.ext4', ['-q', '-F', path.join(s.dir, 'boot.ext4'), '1M'], { stdio: 'pipe' });
     const disk = path.join(s.dir, 'disk.img');
     execFileSync('truncate', ['-s', `${9 * MiB}`, disk]);
     execFileSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', disk], {
-      input: 'label: gpt\nstart=2048, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=4096, size=12288, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n',
+      input:
+        'label: gpt\nstart=2048, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=4096, size=12288, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n',
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const fd = openSync(disk, 'r+');
@@ -39,7 +45,11 @@ function openwrtImage(release: string): Buffer {
     } finally {
       closeSync(fd);
     }
-    return Buffer.concat([gzipSync(readFileSync(disk), { level: 1 }), Buffer.alloc(64, 0), Buffer.from('ucert signature block')]);
+    return Buffer.concat([
+      gzipSync(readFileSync(disk), { level: 1 }),
+      Buffer.alloc(64, 0),
+      Buffer.from('ucert signature block'),
+    ]);
   } finally {
     s.remove();
   }
@@ -93,7 +103,9 @@ describe('openwrt-http', () => {
   it('resolves X.Y to the newest service release and copies the ext4 root partition out of the verified image', async () => {
     const url = server.url('/releases/23.05.5/targets/x86/64/openwrt-23.05.5-x86-64-generic-ext4-combined-efi.img.gz');
     const record = await runSource(source(), { release: '23.05', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/openwrt_release'), 'utf8')).toContain("DISTRIB_RELEASE='23.05.5'");
+      expect(await readFile(path.join(ctx.rootfs, 'etc/openwrt_release'), 'utf8')).toContain(
+        "DISTRIB_RELEASE='23.05.5'",
+      );
       expect(await readlink(path.join(ctx.rootfs, 'bin/sh'))).toBe('../bin/busybox');
       const st = await stat(path.join(ctx.rootfs, 'etc/openwrt_release'));
       expect([st.uid, st.gid]).toEqual([100, 101]);
@@ -102,14 +114,26 @@ describe('openwrt-http', () => {
       expect(await readdir(ctx.workDir)).toEqual([]);
     });
     expect(record.resolved).toEqual({ release: '23.05.5', target: 'x86/64', url });
-    expect(record.inputs[0]).toMatchObject({ url, sha256: sha256(mirror.images.get('23.05.5')!), verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toMatchObject({
+      url,
+      sha256: sha256(mirror.images.get('23.05.5')!),
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
   });
 
   it('fetches snapshots from snapshots/targets/', async () => {
-    const record = await runSource(source(), { release: 'snapshot', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/openwrt_release'), 'utf8')).toContain("DISTRIB_RELEASE='snapshot'");
-    });
-    expect(record.resolved?.url).toBe(server.url('/snapshots/targets/x86/64/openwrt-x86-64-generic-ext4-combined-efi.img.gz'));
+    const record = await runSource(
+      source(),
+      { release: 'snapshot', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/openwrt_release'), 'utf8')).toContain(
+          "DISTRIB_RELEASE='snapshot'",
+        );
+      },
+    );
+    expect(record.resolved?.url).toBe(
+      server.url('/snapshots/targets/x86/64/openwrt-x86-64-generic-ext4-combined-efi.img.gz'),
+    );
   });
 
   it('fails on an image that does not match sha256sums and on a bad sha256sums.asc', async () => {
@@ -131,9 +155,16 @@ describe('openwrt-http', () => {
   });
 
   it('names the missing image and the missing target', async () => {
-    const err = await sourceError(source(), { release: '23.05.5', architecture: 'arm64', mappings: MAP, cacheDir: cache.dir });
+    const err = await sourceError(source(), {
+      release: '23.05.5',
+      architecture: 'arm64',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
     expect(err.message).toContain(`${server.url('/releases/23.05.5/targets/armsr/armv8/sha256sums')}: not found`);
     const rel = await sourceError(source(), { release: '22.03', mappings: MAP, cacheDir: cache.dir });
-    expect(rel.message).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/releases\/: no service release of 22\.03 \(22\.03\.N\/\) in the directory listing \(found 23\.05\.0-rc1\/, 23\.05\.4\/, 23\.05\.5\/, faillogs-23\.05\/\)/);
+    expect(rel.message).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/releases\/: no service release of 22\.03 \(22\.03\.N\/\) in the directory listing \(found 23\.05\.0-rc1\/, 23\.05\.4\/, 23\.05\.5\/, faillogs-23\.05\/\)/,
+    );
   });
 });

@@ -47,7 +47,9 @@ function makeIso(label: string, opts: { ext4Installer?: boolean; repos?: boolean
       // Live media: squashfs.img holds LiveOS/rootfs.img, an ext4 image of the root.
       const wrap = path.join(s.dir, 'wrap');
       mkdirSync(path.join(wrap, 'LiveOS'), { recursive: true });
-      execFileSync('mkfs.ext4', ['-q', '-F', '-d', installer, path.join(wrap, 'LiveOS/rootfs.img'), '8M'], { stdio: 'pipe' });
+      execFileSync('mkfs.ext4', ['-q', '-F', '-d', installer, path.join(wrap, 'LiveOS/rootfs.img'), '8M'], {
+        stdio: 'pipe',
+      });
       makeSquashfs(wrap, path.join(tree, 'LiveOS/squashfs.img'));
     } else {
       makeSquashfs(installer, path.join(tree, 'LiveOS/squashfs.img'));
@@ -59,19 +61,27 @@ function makeIso(label: string, opts: { ext4Installer?: boolean; repos?: boolean
         mkdirSync(path.join(tree, repo, 'repodata'), { recursive: true });
         mkdirSync(path.join(tree, repo, 'Packages'), { recursive: true });
         writeFileSync(path.join(tree, repo, 'repodata/repomd.xml'), '<?xml version="1.0"?><repomd/>\n');
-        writeFileSync(path.join(tree, repo, 'Packages', `${repo === 'BaseOS' ? 'basesystem' : 'vim'}-1-1.noarch.rpm`), 'rpm\n');
+        writeFileSync(
+          path.join(tree, repo, 'Packages', `${repo === 'BaseOS' ? 'basesystem' : 'vim'}-1-1.noarch.rpm`),
+          'rpm\n',
+        );
       }
     }
     if (opts.key) writeFileSync(path.join(tree, opts.key), 'key\n');
     const out = path.join(s.dir, 'out.iso');
-    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', label.slice(0, 32).replace(/\W/g, '_'), '-o', out, tree], { stdio: 'pipe' });
+    execFileSync(
+      'xorriso',
+      ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', label.slice(0, 32).replace(/\W/g, '_'), '-o', out, tree],
+      { stdio: 'pipe' },
+    );
     return readFileSync(out);
   } finally {
     s.remove();
   }
 }
 
-const bsd = (name: string, data: Buffer): string => `# ${name}: ${data.length} bytes\nSHA256 (${name}) = ${sha256(data)}\n`;
+const bsd = (name: string, data: Buffer): string =>
+  `# ${name}: ${data.length} bytes\nSHA256 (${name}) = ${sha256(data)}\n`;
 
 interface Fixture {
   server: FixtureServer;
@@ -106,7 +116,10 @@ async function rhelMirror(key: TestKey): Promise<Fixture> {
   const a9 = '/almalinux/9/isos/x86_64';
   tree.add(`${a9}/AlmaLinux-9.5-x86_64-minimal.iso`, alma);
   tree.add(`${a9}/AlmaLinux-9-latest-x86_64-minimal.iso`, alma);
-  tree.add(`${a9}/CHECKSUM`, key.clearsign(bsd('AlmaLinux-9.5-x86_64-minimal.iso', alma) + bsd('AlmaLinux-9-latest-x86_64-minimal.iso', alma)));
+  tree.add(
+    `${a9}/CHECKSUM`,
+    key.clearsign(bsd('AlmaLinux-9.5-x86_64-minimal.iso', alma) + bsd('AlmaLinux-9-latest-x86_64-minimal.iso', alma)),
+  );
 
   const cs = '/centos-stream/9-stream/BaseOS/x86_64/iso';
   const csNames: Array<[string, Buffer]> = [
@@ -139,45 +152,90 @@ describe('RHEL family ISO downloaders', () => {
 
   it('rockylinux-http 10: verifies CHECKSUM.asc and installs a minimal tree from the ISO repositories inside its installer root', async () => {
     const iso = url('/rocky/10/isos/x86_64/Rocky-10.0-x86_64-minimal.iso');
-    const record = await runSource({ downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] }, { release: '10', cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/rocky-release'), 'utf8')).toBe('Rocky-10-0-x86_64-dvd\n');
-      expect(await readFile(path.join(ctx.rootfs, 'var/log/dnf-args'), 'utf8')).toBe(
-        "dnf --installroot=/rootfs --releasever=10 --disablerepo=* --enablerepo=kiln-cdrom-* --setopt=install_weak_deps=False --setopt=tsflags=nodocs -y install basesystem rocky-release dnf\n",
-      );
-      const repo = await readFile(path.join(ctx.rootfs, 'var/log/kiln-cdrom.repo'), 'utf8');
-      expect(repo).toContain('[kiln-cdrom-BaseOS]\nname=ISO BaseOS\nbaseurl=file:///mnt/cdrom/BaseOS\nenabled=1\ngpgcheck=1\ngpgkey=file:///mnt/cdrom/RPM-GPG-KEY-Rocky-10\n');
-      expect(repo).toContain('[kiln-cdrom-AppStream]');
-      expect(await readFile(path.join(ctx.rootfs, 'var/log/iso-packages'), 'utf8')).toBe('basesystem-1-1.noarch.rpm\n');
-      // Only what the install wrote: nothing of the installer root or the ISO.
-      expect((await readdir(ctx.rootfs)).sort()).toEqual(['bin', 'etc', 'var']);
-      expect(await readdir(ctx.workDir)).toEqual([]);
+    const record = await runSource(
+      { downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] },
+      { release: '10', cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/rocky-release'), 'utf8')).toBe('Rocky-10-0-x86_64-dvd\n');
+        expect(await readFile(path.join(ctx.rootfs, 'var/log/dnf-args'), 'utf8')).toBe(
+          'dnf --installroot=/rootfs --releasever=10 --disablerepo=* --enablerepo=kiln-cdrom-* --setopt=install_weak_deps=False --setopt=tsflags=nodocs -y install basesystem rocky-release dnf\n',
+        );
+        const repo = await readFile(path.join(ctx.rootfs, 'var/log/kiln-cdrom.repo'), 'utf8');
+        expect(repo).toContain(
+          '[kiln-cdrom-BaseOS]\nname=ISO BaseOS\nbaseurl=file:///mnt/cdrom/BaseOS\nenabled=1\ngpgcheck=1\ngpgkey=file:///mnt/cdrom/RPM-GPG-KEY-Rocky-10\n',
+        );
+        expect(repo).toContain('[kiln-cdrom-AppStream]');
+        expect(await readFile(path.join(ctx.rootfs, 'var/log/iso-packages'), 'utf8')).toBe(
+          'basesystem-1-1.noarch.rpm\n',
+        );
+        // Only what the install wrote: nothing of the installer root or the ISO.
+        expect((await readdir(ctx.rootfs)).sort()).toEqual(['bin', 'etc', 'var']);
+        expect(await readdir(ctx.workDir)).toEqual([]);
+      },
+    );
+    expect(record.resolved).toEqual({
+      release: '10.0',
+      architecture: 'x86_64',
+      variant: 'minimal',
+      installer: 'LiveOS/squashfs.img',
+      repositories: 'BaseOS,AppStream',
+      url: iso,
     });
-    expect(record.resolved).toEqual({ release: '10.0', architecture: 'x86_64', variant: 'minimal', installer: 'LiveOS/squashfs.img', repositories: 'BaseOS,AppStream', url: iso });
-    expect(record.inputs[0]).toMatchObject({ url: iso, sha256: sha256(fx.isos.get('rocky10')!), verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toMatchObject({
+      url: iso,
+      sha256: sha256(fx.isos.get('rocky10')!),
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
   });
 
   it('rockylinux-http 9: picks the newest point release (not the -latest alias); its unsigned CHECKSUM is checked with skip_verification', async () => {
-    const record = await runSource({ downloader: 'rockylinux-http', url: url('/rocky'), skip_verification: true }, { release: '9', cacheDir: cache.dir });
-    expect(record.resolved).toMatchObject({ release: '9.5', url: url('/rocky/9/isos/x86_64/Rocky-9.5-x86_64-minimal.iso') });
+    const record = await runSource(
+      { downloader: 'rockylinux-http', url: url('/rocky'), skip_verification: true },
+      { release: '9', cacheDir: cache.dir },
+    );
+    expect(record.resolved).toMatchObject({
+      release: '9.5',
+      url: url('/rocky/9/isos/x86_64/Rocky-9.5-x86_64-minimal.iso'),
+    });
     expect(record.inputs[0]!.verifiedBy).toBe('sums-unsigned:sha256');
-    const keys = await sourceError({ downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] }, { release: '9', cacheDir: cache.dir });
+    const keys = await sourceError(
+      { downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] },
+      { release: '9', cacheDir: cache.dir },
+    );
     expect(keys.message).toMatch(/Rocky-9\.5-x86_64-minimal\.iso: upstream publishes no OpenPGP signature/);
   });
 
   it('almalinux-http: clearsigned CHECKSUM, installer root from the ext4 LiveOS/rootfs.img inside squashfs.img', async () => {
-    const record = await runSource({ downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] }, { release: '9', cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/almalinux-release'), 'utf8')).toBe('AlmaLinux-9-5-x86_64-minimal\n');
-      expect(await readFile(path.join(ctx.rootfs, 'var/log/dnf-args'), 'utf8')).toContain('--releasever=9 ');
-    });
+    const record = await runSource(
+      { downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] },
+      { release: '9', cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/almalinux-release'), 'utf8')).toBe(
+          'AlmaLinux-9-5-x86_64-minimal\n',
+        );
+        expect(await readFile(path.join(ctx.rootfs, 'var/log/dnf-args'), 'utf8')).toContain('--releasever=9 ');
+      },
+    );
     expect(record.resolved).toMatchObject({ release: '9.5', installer: 'LiveOS/squashfs.img' });
     expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${key.fingerprint}`);
   });
 
   it('centos-http: the newest CentOS Stream build from BaseOS/<arch>/iso/, SHA256SUM checked', async () => {
-    const record = await runSource({ downloader: 'centos-http', url: url('/centos-stream'), skip_verification: true }, { release: '9-stream', cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/centos-stream-release'), 'utf8')).toBe('CentOS-Stream-9-BaseOS-x86_64\n');
+    const record = await runSource(
+      { downloader: 'centos-http', url: url('/centos-stream'), skip_verification: true },
+      { release: '9-stream', cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/centos-stream-release'), 'utf8')).toBe(
+          'CentOS-Stream-9-BaseOS-x86_64\n',
+        );
+      },
+    );
+    expect(record.resolved).toMatchObject({
+      release: '9-stream',
+      build: '20250113.0',
+      variant: 'dvd1',
+      url: url('/centos-stream/9-stream/BaseOS/x86_64/iso/CentOS-Stream-9-20250113.0-x86_64-dvd1.iso'),
     });
-    expect(record.resolved).toMatchObject({ release: '9-stream', build: '20250113.0', variant: 'dvd1', url: url('/centos-stream/9-stream/BaseOS/x86_64/iso/CentOS-Stream-9-20250113.0-x86_64-dvd1.iso') });
     expect(record.inputs[0]!.verifiedBy).toBe('sums-unsigned:sha256');
   });
 
@@ -186,7 +244,10 @@ describe('RHEL family ISO downloaders', () => {
     fx.server.set(p, fx.isos.get('alma')!);
     const fresh = scratch('rhel-fresh');
     try {
-      const err = await sourceError({ downloader: 'rockylinux-http', url: url('/rocky'), skip_verification: true }, { release: '9.5', cacheDir: fresh.dir });
+      const err = await sourceError(
+        { downloader: 'rockylinux-http', url: url('/rocky'), skip_verification: true },
+        { release: '9.5', cacheDir: fresh.dir },
+      );
       expect(err).toBeInstanceOf(VerificationError);
       expect(err.message).toContain(`${url(p)}: sha256 mismatch`);
     } finally {
@@ -197,12 +258,24 @@ describe('RHEL family ISO downloaders', () => {
 
   it('fails on a tampered clearsigned CHECKSUM and on a bad CHECKSUM.asc', async () => {
     const a = '/almalinux/9/isos/x86_64/CHECKSUM';
-    fx.server.set(a, key.clearsign(bsd('AlmaLinux-9.5-x86_64-minimal.iso', fx.isos.get('alma')!)).toString().replace('bytes', 'octets'));
+    fx.server.set(
+      a,
+      key
+        .clearsign(bsd('AlmaLinux-9.5-x86_64-minimal.iso', fx.isos.get('alma')!))
+        .toString()
+        .replace('bytes', 'octets'),
+    );
     fx.server.set('/rocky/10/isos/x86_64/CHECKSUM.asc', key.detachSign('forged'));
     try {
-      const alma = await sourceError({ downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] }, { release: '9', cacheDir: cache.dir });
+      const alma = await sourceError(
+        { downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] },
+        { release: '9', cacheDir: cache.dir },
+      );
       expect(alma.message).toBe(`${url(a)}: BAD signature`);
-      const rocky = await sourceError({ downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] }, { release: '10', cacheDir: cache.dir });
+      const rocky = await sourceError(
+        { downloader: 'rockylinux-http', url: url('/rocky'), keys: [key.armored] },
+        { release: '10', cacheDir: cache.dir },
+      );
       expect(rocky.message).toBe(`${url('/rocky/10/isos/x86_64/CHECKSUM.asc')}: BAD signature`);
     } finally {
       fx.tree.publish(fx.server);
@@ -212,17 +285,28 @@ describe('RHEL family ISO downloaders', () => {
   it('names the missing CHECKSUM and the missing release directory', async () => {
     fx.server.delete('/almalinux/9/isos/x86_64/CHECKSUM');
     try {
-      const err = await sourceError({ downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] }, { release: '9', cacheDir: cache.dir });
+      const err = await sourceError(
+        { downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] },
+        { release: '9', cacheDir: cache.dir },
+      );
       expect(err.message).toContain(`${url('/almalinux/9/isos/x86_64/CHECKSUM')}: not found`);
     } finally {
       fx.tree.publish(fx.server);
     }
-    const gone = await sourceError({ downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] }, { release: '8', cacheDir: cache.dir });
+    const gone = await sourceError(
+      { downloader: 'almalinux-http', url: url('/almalinux'), keys: [key.armored] },
+      { release: '8', cacheDir: cache.dir },
+    );
     expect(gone.message).toContain(`${url('/almalinux/8/isos/x86_64/')}: not found`);
   });
 
   it('refuses a boot ISO, which carries no package repository', async () => {
-    const err = await sourceError({ downloader: 'rockylinux-http', url: url('/rocky'), variant: 'boot', skip_verification: true }, { release: '9', cacheDir: cache.dir });
-    expect(err.message).toMatch(/Rocky-9\.5-x86_64-boot\.iso: the ISO carries no package repository .*use a minimal or dvd ISO/);
+    const err = await sourceError(
+      { downloader: 'rockylinux-http', url: url('/rocky'), variant: 'boot', skip_verification: true },
+      { release: '9', cacheDir: cache.dir },
+    );
+    expect(err.message).toMatch(
+      /Rocky-9\.5-x86_64-boot\.iso: the ISO carries no package repository .*use a minimal or dvd ISO/,
+    );
   });
 });

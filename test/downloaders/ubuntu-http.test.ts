@@ -23,7 +23,15 @@ function ubuntuMirror(key: TestKey): { tree: MirrorTree; tarballs: Map<string, B
       for (const arch of ['amd64', 'arm64']) {
         const name = `ubuntu-base-${version}-base-${arch}.tar.gz`;
         const key2 = `${version}/${arch}`;
-        const tgz = tarballs.get(key2) ?? busyboxArchive({ 'etc/lsb-release': `DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=${version}\nDISTRIB_CODENAME=noble\n`, 'usr/bin/apt-get': '#!/bin/sh\nexit 0\n' }, 'gzip');
+        const tgz =
+          tarballs.get(key2) ??
+          busyboxArchive(
+            {
+              'etc/lsb-release': `DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=${version}\nDISTRIB_CODENAME=noble\n`,
+              'usr/bin/apt-get': '#!/bin/sh\nexit 0\n',
+            },
+            'gzip',
+          );
         tarballs.set(key2, tgz);
         tree.add(`${dir}/${name}`, tgz);
         tree.add(`${dir}/${name}.manifest`, 'busybox 1.36\n');
@@ -59,9 +67,13 @@ describe('ubuntu-http', () => {
 
   it('resolves a codename to the newest point release and verifies it through the signed SHA256SUMS', async () => {
     const url = server.url(`${dir}/ubuntu-base-24.04.10-base-amd64.tar.gz`);
-    const record = await runSource(source(), { release: 'noble', mappings: { architecture_map: 'debian' }, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/lsb-release'), 'utf8')).toContain('DISTRIB_RELEASE=24.04.10');
-    });
+    const record = await runSource(
+      source(),
+      { release: 'noble', mappings: { architecture_map: 'debian' }, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/lsb-release'), 'utf8')).toContain('DISTRIB_RELEASE=24.04.10');
+      },
+    );
     expect(record.resolved).toEqual({ release: 'noble', version: '24.04.10', architecture: 'amd64', url });
     expect(record.inputs.map((i) => [i.url, i.verifiedBy])).toEqual([
       [url, `gpg:${key.fingerprint}`],
@@ -73,13 +85,17 @@ describe('ubuntu-http', () => {
 
   it('maps arm64 without an architecture map and accepts a version directory', async () => {
     const record = await runSource(source(), { release: '24.04', architecture: 'aarch64', cacheDir: cache.dir });
-    expect(record.resolved?.url).toBe(server.url('/ubuntu-base/releases/24.04/release/ubuntu-base-24.04.10-base-arm64.tar.gz'));
+    expect(record.resolved?.url).toBe(
+      server.url('/ubuntu-base/releases/24.04/release/ubuntu-base-24.04.10-base-arm64.tar.gz'),
+    );
   });
 
   it('identifies the point release by its fixed name', async () => {
     const ctx = await downloaderContext(source(), { release: 'noble', cacheDir: cache.dir });
     try {
-      expect((await ubuntuHttp.probe!(ctx))!.parts).toEqual({ [server.url(`${dir}/ubuntu-base-24.04.10-base-amd64.tar.gz`)]: 'immutable' });
+      expect((await ubuntuHttp.probe!(ctx))!.parts).toEqual({
+        [server.url(`${dir}/ubuntu-base-24.04.10-base-amd64.tar.gz`)]: 'immutable',
+      });
     } finally {
       await ctx.cleanup();
     }
@@ -114,7 +130,9 @@ describe('ubuntu-http', () => {
     server.delete(`${dir}/SHA256SUMS.gpg`);
     try {
       const err = await sourceError(source(), { release: 'noble', cacheDir: cache.dir });
-      expect(err.message).toBe(`${server.url(`${dir}/SHA256SUMS.gpg`)}: not found (HTTP 404); it is the signature of ${server.url(`${dir}/SHA256SUMS`)}`);
+      expect(err.message).toBe(
+        `${server.url(`${dir}/SHA256SUMS.gpg`)}: not found (HTTP 404); it is the signature of ${server.url(`${dir}/SHA256SUMS`)}`,
+      );
     } finally {
       mirror.tree.publish(server);
     }

@@ -19,7 +19,13 @@ function voidMirror(key: TestKey): { tree: MirrorTree; tarballs: Map<string, Buf
   for (const date of ['20240314', '20250202']) {
     for (const flavour of ['x86_64', 'x86_64-musl', 'aarch64']) {
       const name = `void-${flavour}-ROOTFS-${date}.tar.xz`;
-      const txz = busyboxArchive({ 'etc/os-release': `NAME="Void"\nID="void"\nBUILD_ID="${flavour} ${date}"\n`, 'usr/bin/xbps-install': '#!/bin/sh\nexit 0\n' }, 'xz');
+      const txz = busyboxArchive(
+        {
+          'etc/os-release': `NAME="Void"\nID="void"\nBUILD_ID="${flavour} ${date}"\n`,
+          'usr/bin/xbps-install': '#!/bin/sh\nexit 0\n',
+        },
+        'xz',
+      );
       tarballs.set(`${flavour}/${date}`, txz);
       tree.add(`/live/current/${name}`, txz);
       sums.push(`SHA256 (${name}) = ${sha256(txz)}`);
@@ -38,7 +44,12 @@ describe('voidlinux-http', () => {
   let mirror: ReturnType<typeof voidMirror>;
   let server: FixtureServer;
   let cache: ReturnType<typeof scratch>;
-  const source = (extra: Record<string, unknown> = {}) => ({ downloader: 'voidlinux-http', url: server.url('/live/current'), keys: [key.armored], ...extra });
+  const source = (extra: Record<string, unknown> = {}) => ({
+    downloader: 'voidlinux-http',
+    url: server.url('/live/current'),
+    keys: [key.armored],
+    ...extra,
+  });
   const MAP = { architecture_map: 'voidlinux' };
 
   beforeAll(async () => {
@@ -55,17 +66,37 @@ describe('voidlinux-http', () => {
 
   it('picks the newest ROOTFS for the architecture and verifies it through the signed sha256sum.txt', async () => {
     const url = server.url('/live/current/void-x86_64-ROOTFS-20250202.tar.xz');
-    const record = await runSource(source(), { release: 'current', mappings: MAP, cacheDir: cache.dir }, async (ctx) => {
-      expect(await readFile(path.join(ctx.rootfs, 'etc/os-release'), 'utf8')).toContain('BUILD_ID="x86_64 20250202"');
-    });
+    const record = await runSource(
+      source(),
+      { release: 'current', mappings: MAP, cacheDir: cache.dir },
+      async (ctx) => {
+        expect(await readFile(path.join(ctx.rootfs, 'etc/os-release'), 'utf8')).toContain('BUILD_ID="x86_64 20250202"');
+      },
+    );
     expect(record.resolved).toEqual({ date: '20250202', architecture: 'x86_64', url });
-    expect(record.inputs[0]).toMatchObject({ url, sha256: sha256(mirror.tarballs.get('x86_64/20250202')!), verifiedBy: `gpg:${key.fingerprint}` });
+    expect(record.inputs[0]).toMatchObject({
+      url,
+      sha256: sha256(mirror.tarballs.get('x86_64/20250202')!),
+      verifiedBy: `gpg:${key.fingerprint}`,
+    });
   });
 
   it('takes the musl variant from source.variant and aarch64 for arm64', async () => {
-    const musl = await runSource(source({ variant: 'musl' }), { release: 'current', mappings: MAP, cacheDir: cache.dir });
-    expect(musl.resolved).toMatchObject({ variant: 'musl', url: server.url('/live/current/void-x86_64-musl-ROOTFS-20250202.tar.xz') });
-    const arm = await runSource(source(), { release: 'current', architecture: 'arm64', mappings: MAP, cacheDir: cache.dir });
+    const musl = await runSource(source({ variant: 'musl' }), {
+      release: 'current',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
+    expect(musl.resolved).toMatchObject({
+      variant: 'musl',
+      url: server.url('/live/current/void-x86_64-musl-ROOTFS-20250202.tar.xz'),
+    });
+    const arm = await runSource(source(), {
+      release: 'current',
+      architecture: 'arm64',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
     expect(arm.resolved?.url).toBe(server.url('/live/current/void-aarch64-ROOTFS-20250202.tar.xz'));
   });
 
@@ -88,8 +119,17 @@ describe('voidlinux-http', () => {
   });
 
   it('names the listing when there is no ROOTFS for the architecture, and the missing sums URL', async () => {
-    const none = await sourceError(source(), { release: 'current', architecture: 'armhf', mappings: MAP, cacheDir: cache.dir });
-    expect(none.message).toMatch(new RegExp(`^${server.url('/live/current/')}: no Void ROOTFS tarball for armv7l .*the upstream layout may have changed$`));
+    const none = await sourceError(source(), {
+      release: 'current',
+      architecture: 'armhf',
+      mappings: MAP,
+      cacheDir: cache.dir,
+    });
+    expect(none.message).toMatch(
+      new RegExp(
+        `^${server.url('/live/current/')}: no Void ROOTFS tarball for armv7l .*the upstream layout may have changed$`,
+      ),
+    );
     server.delete('/live/current/sha256sum.txt');
     try {
       const err = await sourceError(source(), { release: 'current', mappings: MAP, cacheDir: cache.dir });

@@ -24,7 +24,7 @@ import { makeTestKey, type TestKey } from '../source/gpg-keys.js';
 import { startMirror } from '../downloaders/fixtures.js';
 import { alpineMirror } from '../downloaders/mirrors/alpine.js';
 
-const DEFINITION = fileURLToPath(new URL('../../../shared/corpus/lxc-ci/images/alpine.yaml', import.meta.url));
+const DEFINITION = fileURLToPath(new URL('../corpus/lxc-ci/images/alpine.yaml', import.meta.url));
 
 /** What alpine-base would install and the definition's container actions edit. */
 const OPENRC_FILES: Record<string, string> = {
@@ -34,7 +34,9 @@ const OPENRC_FILES: Record<string, string> = {
   'etc/runlevels/boot/.keep': '',
   'etc/runlevels/default/.keep': '',
   'etc/runlevels/sysinit/.keep': '',
-  ...Object.fromEntries(['bootmisc', 'syslog', 'devfs', 'networking', 'crond'].map((s) => [`etc/init.d/${s}`, '#!/sbin/openrc-run\n'])),
+  ...Object.fromEntries(
+    ['bootmisc', 'syslog', 'devfs', 'networking', 'crond'].map((s) => [`etc/init.d/${s}`, '#!/sbin/openrc-run\n']),
+  ),
 };
 
 describe('Alpine from the lxc-ci corpus definition, built from a fixture mirror, installed by the LXC client', () => {
@@ -49,13 +51,36 @@ describe('Alpine from the lxc-ci corpus definition, built from a fixture mirror,
     tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-alpine-'));
     out = path.join(tmp, 'out');
     key = makeTestKey('Alpine E2E');
-    mirror = await startMirror(alpineMirror(key, { releases: { '3.21': ['3.21.2', '3.21.3'] }, arches: ['x86_64'], extraFiles: OPENRC_FILES, applets: 'all' }).tree);
+    mirror = await startMirror(
+      alpineMirror(key, {
+        releases: { '3.21': ['3.21.2', '3.21.3'] },
+        arches: ['x86_64'],
+        extraFiles: OPENRC_FILES,
+        applets: 'all',
+      }).tree,
+    );
     build = await kiln(
       [
-        'build', DEFINITION,
-        '-o', 'image.release=3.21', '-o', 'image.variant=default', '-o', 'image.architecture=amd64',
-        '-o', `source.url=${mirror.url('/alpine/')}`, '-o', `source.keys.0=${key.armored}`,
-        '--out', out, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work'), '--compression', 'xz:0',
+        'build',
+        DEFINITION,
+        '-o',
+        'image.release=3.21',
+        '-o',
+        'image.variant=default',
+        '-o',
+        'image.architecture=amd64',
+        '-o',
+        `source.url=${mirror.url('/alpine/')}`,
+        '-o',
+        `source.keys.0=${key.armored}`,
+        '--out',
+        out,
+        '--cache-dir',
+        path.join(tmp, 'cache'),
+        '--work-dir',
+        path.join(tmp, 'work'),
+        '--compression',
+        'xz:0',
       ],
       { timeout: 300_000 },
     );
@@ -73,7 +98,9 @@ describe('Alpine from the lxc-ci corpus definition, built from a fixture mirror,
     const index = await readFile(path.join(out, 'meta/1.0/index-system'), 'utf8');
     const [dist, release, arch, variant, , dir] = index.split('\n')[0]!.split(';');
     expect([dist, release, arch, variant]).toEqual(['alpinelinux', '3.21', 'amd64', 'default']);
-    const record = JSON.parse(await readFile(path.join(out, dir!, 'build.json'), 'utf8')) as { source?: { resolved?: Record<string, string>; inputs?: Array<{ url: string; verifiedBy: string }> } };
+    const record = JSON.parse(await readFile(path.join(out, dir!, 'build.json'), 'utf8')) as {
+      source?: { resolved?: Record<string, string>; inputs?: Array<{ url: string; verifiedBy: string }> };
+    };
     const url = mirror.url('/alpine/v3.21/releases/x86_64/alpine-minirootfs-3.21.3-x86_64.tar.gz');
     expect(JSON.stringify(record)).toContain(url);
     expect(JSON.stringify(record)).toContain(`gpg:${key.fingerprint}`);
@@ -97,10 +124,16 @@ describe('Alpine from the lxc-ci corpus definition, built from a fixture mirror,
       expect((await client.attach(name, ['hostname'])).stdout.trim()).toBe(name);
       // The definition's container action ran in the build: LXC rc_sys and enabled services.
       expect((await client.attach(name, ['grep', '^rc_sys=', '/etc/rc.conf'])).stdout.trim()).toBe('rc_sys="lxc"');
-      expect((await client.attach(name, ['readlink', '/etc/runlevels/default/networking'])).stdout.trim()).toBe('/etc/init.d/networking');
+      expect((await client.attach(name, ['readlink', '/etc/runlevels/default/networking'])).stdout.trim()).toBe(
+        '/etc/init.d/networking',
+      );
       // The package steps reached apk as the definition says.
       const apk = await client.attach(name, ['cat', '/var/log/apk-stub.log']);
-      expect(apk.stdout.split('\n')).toEqual(['apk --no-cache update', 'apk --no-cache upgrade', 'apk --no-cache add alpine-base logrotate doas']);
+      expect(apk.stdout.split('\n')).toEqual([
+        'apk --no-cache update',
+        'apk --no-cache upgrade',
+        'apk --no-cache add alpine-base logrotate doas',
+      ]);
       // busybox init ran the sysinit line of the generated inittab.
       expect((await client.attach(name, ['cat', '/run/openrc-stub.log'])).stdout).toContain('openrc sysinit');
     } finally {

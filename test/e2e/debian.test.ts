@@ -44,7 +44,20 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
   });
 
   it('every step of the build shows up by name in the build log', () => {
-    for (const step of ['policy-rc.d:install', 'post-unpack[0]', 'packages.refresh', 'packages.update', 'post-update[0]', 'packages.install[0]', 'packages.clean', 'post-packages[0]', 'policy-rc.d:remove', 'files[0].hostname', 'lxc-systemd-generator', 'post-files[0]']) {
+    for (const step of [
+      'policy-rc.d:install',
+      'post-unpack[0]',
+      'packages.refresh',
+      'packages.update',
+      'post-update[0]',
+      'packages.install[0]',
+      'packages.clean',
+      'post-packages[0]',
+      'policy-rc.d:remove',
+      'files[0].hostname',
+      'lxc-systemd-generator',
+      'post-files[0]',
+    ]) {
       expect(buildLog, step).toContain(step);
     }
   });
@@ -55,7 +68,7 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     // Right after lxc-start systemd may not accept connections yet: ask again until it answers.
     let state = '';
     let last = '';
-    for (const deadline = Date.now() + 150_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 150_000; Date.now() < deadline;) {
       const r = await client.attach(name, ['timeout', '120', 'systemctl', 'is-system-running', '--wait']);
       state = r.stdout.trim();
       last = r.all ?? '';
@@ -74,17 +87,34 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     expect((await client.attach(name, ['hostname'])).stdout.trim()).toBe(name);
     expect((await client.attach(name, ['cat', '/etc/hostname'])).stdout.trim()).toBe(name);
     expect((await client.attach(name, ['grep', '-c', `127.0.1.1\t${name}`, '/etc/hosts'])).stdout.trim()).toBe('1');
-    const pkgs = await client.attach(name, ['dpkg-query', '-W', '-f', '${Package} ${Status}\n', 'iproute2', 'systemd-resolved', 'locales', 'sudo']);
-    for (const p of ['iproute2', 'systemd-resolved', 'locales', 'sudo']) expect(pkgs.stdout).toContain(`${p} install ok installed`);
+    const pkgs = await client.attach(name, [
+      'dpkg-query',
+      '-W',
+      '-f',
+      '${Package} ${Status}\n',
+      'iproute2',
+      'systemd-resolved',
+      'locales',
+      'sudo',
+    ]);
+    for (const p of ['iproute2', 'systemd-resolved', 'locales', 'sudo'])
+      expect(pkgs.stdout).toContain(`${p} install ok installed`);
     expect((await client.attach(name, ['locale', '-a'])).stdout).toContain('en_US.utf8');
     expect((await client.attach(name, ['test', '-x', '/etc/systemd/system-generators/lxc'])).exitCode).toBe(0);
     // policy-rc.d only existed while the image was built.
     expect((await client.attach(name, ['test', '-e', '/usr/sbin/policy-rc.d'])).exitCode).not.toBe(0);
-    expect((await client.attach(name, ['systemctl', 'is-enabled', 'systemd-networkd.service'])).stdout.trim()).toBe('enabled');
+    expect((await client.attach(name, ['systemctl', 'is-enabled', 'systemd-networkd.service'])).stdout.trim()).toBe(
+      'enabled',
+    );
   });
 
   it('its root is clean by the linter: no shared ssh keys or machine-id, no package cache, no stray world-writable paths', () => {
-    const record = JSON.parse(readFileSync(path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'build.json'), 'utf8')) as {
+    const record = JSON.parse(
+      readFileSync(
+        path.join(outDir, 'images/debian/bookworm/amd64/default', SHARED_CATALOG_SERIAL, 'build.json'),
+        'utf8',
+      ),
+    ) as {
       lint: { warnings: string[]; setuid: string[] };
     };
     expect(record.lint.warnings).toEqual([]);
@@ -97,7 +127,8 @@ describe('Debian bookworm from definitions/debian.yaml boots under LXC', () => {
     const sbom = JSON.parse(readFileSync(sbomFile, 'utf8')) as { spdxVersion: string; packages: SpdxPackage[] };
     expect(sbom.spdxVersion).toBe('SPDX-2.3');
     // The image itself is the document's root package; the Debian packages carry a pkg:deb purl.
-    const isDeb = (p: SpdxPackage): boolean => (p.externalRefs ?? []).some((r) => r.referenceLocator.startsWith('pkg:deb/'));
+    const isDeb = (p: SpdxPackage): boolean =>
+      (p.externalRefs ?? []).some((r) => r.referenceLocator.startsWith('pkg:deb/'));
     const listed = sbom.packages.filter(isDeb).map((p) => `${p.name} ${p.versionInfo}`);
     const inside = await client.attach(name, ['dpkg-query', '-W', '-f', '${db:Status-Abbrev} ${Package} ${Version}\n']);
     const installed = inside.stdout

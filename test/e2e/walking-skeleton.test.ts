@@ -26,7 +26,16 @@ describe('walking skeleton: busybox definition to a container the real LXC clien
   });
 
   it('kiln build publishes rootfs.tar.xz, meta.tar.xz and both indexes', async () => {
-    const r = await kiln(['build', BUSYBOX, '--out', out, '--cache-dir', path.join(tmp, 'cache'), '--work-dir', path.join(tmp, 'work')]);
+    const r = await kiln([
+      'build',
+      BUSYBOX,
+      '--out',
+      out,
+      '--cache-dir',
+      path.join(tmp, 'cache'),
+      '--work-dir',
+      path.join(tmp, 'work'),
+    ]);
     expect(r.exitCode, r.all).toBe(0);
     const index = await readFile(path.join(out, 'meta/1.0/index-system'), 'utf8');
     const lines = index.split('\n');
@@ -35,7 +44,8 @@ describe('walking skeleton: busybox definition to a container the real LXC clien
     expect([dist, release, arch, variant]).toEqual(['busybox', '1.35', 'amd64', 'default']);
     expect(serial).toMatch(/^\d{8}_\d{2}:\d{2}$/);
     const buildDir = path.join(out, dir as string);
-    for (const f of ['rootfs.tar.xz', 'meta.tar.xz', 'SHA256SUMS', 'build.json']) expect(existsSync(path.join(buildDir, f)), f).toBe(true);
+    for (const f of ['rootfs.tar.xz', 'meta.tar.xz', 'SHA256SUMS', 'build.json'])
+      expect(existsSync(path.join(buildDir, f)), f).toBe(true);
     expect(await readFile(path.join(out, 'meta/1.0/index-user'), 'utf8')).toBe(index);
     expect(kilnTempDirs(path.join(tmp, 'work'))).toEqual([]);
   });

@@ -25,5 +25,10 @@ export function kiln(args: string[], opts: KilnRunOptions = {}) {
 
 /** Starts the CLI in the background (e.g. `kiln serve`). */
 export function kilnBackground(args: string[], opts: { env?: Record<string, string> } = {}): ResultPromise {
-  return execa('node', [KILN_BIN, ...args], { reject: false, cwd: ROOT, buffer: false, ...(opts.env ? { env: opts.env } : {}) });
+  return execa('node', [KILN_BIN, ...args], {
+    reject: false,
+    cwd: ROOT,
+    buffer: false,
+    ...(opts.env ? { env: opts.env } : {}),
+  });
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
  * Drives Debian's real LXC client (lxc-create -t download, lxc-start,
  * lxc-attach) against a kiln server, isolated in a directory of its own: the
  * containers (-P), the download cache (LXC_CACHE_PATH) and the wget CA trust
- * (WGETRC). See shared/scripts/lxc-download-smoke.sh.
+ * (WGETRC). The same way as an LXC user with a private CA would.
  */
 export class LxcClient {
   readonly lxcPath: string;
@@ -35,13 +35,40 @@ export class LxcClient {
 
   createFromServer(name: string, server: string, dist: string, release: string, arch: string, variant = 'default') {
     return this.run('lxc-create', [
-      '-P', this.lxcPath, '-n', name, '-f', this.confFile, '-t', 'download', '--',
-      '--server', server, '-d', dist, '-r', release, '-a', arch, '--variant', variant,
+      '-P',
+      this.lxcPath,
+      '-n',
+      name,
+      '-f',
+      this.confFile,
+      '-t',
+      'download',
+      '--',
+      '--server',
+      server,
+      '-d',
+      dist,
+      '-r',
+      release,
+      '-a',
+      arch,
+      '--variant',
+      variant,
     ]);
   }
 
   start(name: string) {
-    return this.run('lxc-start', ['-P', this.lxcPath, '-n', name, '-d', '-l', 'INFO', '-o', path.join(this.dir, `${name}.log`)]);
+    return this.run('lxc-start', [
+      '-P',
+      this.lxcPath,
+      '-n',
+      name,
+      '-d',
+      '-l',
+      'INFO',
+      '-o',
+      path.join(this.dir, `${name}.log`),
+    ]);
   }
 
   wait(name: string, state: string, seconds: number) {

@@ -54,9 +54,12 @@ export async function sharedBuild(name: string, definition: string, args: string
     const status = path.join(base, 'status');
     if (!existsSync(status)) {
       await mkdir(base, { recursive: true });
-      const r = await kiln(['build', definition, '--out', out, '--cache-dir', path.join(sharedRoot(), 'cache'), ...args], {
-        timeout: 40 * 60_000,
-      });
+      const r = await kiln(
+        ['build', definition, '--out', out, '--cache-dir', path.join(sharedRoot(), 'cache'), ...args],
+        {
+          timeout: 40 * 60_000,
+        },
+      );
       await writeFile(logFile, r.all ?? '');
       await writeFile(status, String(r.exitCode));
     }
@@ -111,7 +114,20 @@ export async function sharedDebianCatalog(): Promise<SharedCatalogRun> {
         ].join('\n'),
       );
       const r = await kiln(
-        ['build', '--catalog', catalog, '--jobs', '2', '--test', '--out', out, '--serial', SHARED_CATALOG_SERIAL, '--cache-dir', path.join(sharedRoot(), 'cache')],
+        [
+          'build',
+          '--catalog',
+          catalog,
+          '--jobs',
+          '2',
+          '--test',
+          '--out',
+          out,
+          '--serial',
+          SHARED_CATALOG_SERIAL,
+          '--cache-dir',
+          path.join(sharedRoot(), 'cache'),
+        ],
         { timeout: 60 * 60_000, env: { SOURCE_DATE_EPOCH: SHARED_SOURCE_DATE_EPOCH } },
       );
       await writeFile(logFile, r.all ?? '');
@@ -122,7 +138,8 @@ export async function sharedDebianCatalog(): Promise<SharedCatalogRun> {
     // The report of the shared run itself, whatever later runs on the tree wrote since.
     const runId = SHARED_CATALOG_SERIAL.replace(/:/g, '');
     const reportFile = path.join(out, 'reports', runId, 'report.json');
-    if (!existsSync(reportFile)) throw new Error(`shared catalog run failed (exit ${code}) without a report:\n${runLog.slice(-4000)}`);
+    if (!existsSync(reportFile))
+      throw new Error(`shared catalog run failed (exit ${code}) without a report:\n${runLog.slice(-4000)}`);
     const report = JSON.parse(await readFile(reportFile, 'utf8')) as SharedCatalogRun['report'];
     return {
       out,

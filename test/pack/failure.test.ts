@@ -54,9 +54,9 @@ describe('packing failures leave nothing behind', () => {
     await expect(packImage(packInput(root, out, { compression: { method: 'xz', level: 12 } }))).rejects.toThrow(
       'compression level 12 is not valid for xz: use 0 to 9',
     );
-    await expect(
-      packImage(packInput(root, out, { squashfsCompression: 'brotli' as unknown as 'xz' })),
-    ).rejects.toThrow('squashfs compression "brotli" is not known: use xz, zstd, gzip, lz4');
+    await expect(packImage(packInput(root, out, { squashfsCompression: 'brotli' as unknown as 'xz' }))).rejects.toThrow(
+      'squashfs compression "brotli" is not known: use xz, zstd, gzip, lz4',
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 });

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../../src/plan/types.js';
 import type { ResolvedDefinition } from '../../src/definition/types.js';
@@ -39,7 +48,13 @@ export function makeBusyboxRoot(root: string): void {
   writeFileSync(join(root, 'etc/labelled'), 'has xattrs\n');
   execFileSync('setfattr', ['-n', 'user.kiln', '-v', 'hello', join(root, 'etc/labelled')]);
   // cap_net_raw+ep: a binary value, as ping carries it.
-  execFileSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200200000000000000000000000000000', join(root, 'usr/bin/su-helper')]);
+  execFileSync('setfattr', [
+    '-n',
+    'security.capability',
+    '-v',
+    '0x0100000200200000000000000000000000000000',
+    join(root, 'usr/bin/su-helper'),
+  ]);
   const deep = join(root, 'usr/share', 'a-rather-long-directory-name-'.repeat(3), 'nested-again-'.repeat(4));
   mkdirSync(deep, { recursive: true });
   writeFileSync(join(deep, 'file-with-a-long-name-that-needs-pax-'.repeat(3)), 'long\n');
@@ -78,13 +93,20 @@ export function busyboxPlan(): Plan {
     definition,
     targets: ['lxc', 'incus'],
     environment: {},
-    source: { kind: 'source', name: 'source', downloader: 'busybox', source: definition.source, early: { install: [], remove: [] } },
+    source: {
+      kind: 'source',
+      name: 'source',
+      downloader: 'busybox',
+      source: definition.source,
+      early: { install: [], remove: [] },
+    },
     steps: [],
     lxc: {
       createMessage: 'You just created a busybox container.',
       configFiles: {
         config: 'lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = x86_64\n',
-        'config-user': 'lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.include = LXC_TEMPLATE_CONFIG/userns.conf\nlxc.arch = x86_64\n',
+        'config-user':
+          'lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.include = LXC_TEMPLATE_CONFIG/userns.conf\nlxc.arch = x86_64\n',
         'config.4': 'lxc.include = LXC_TEMPLATE_CONFIG/busybox.common.conf\n',
       },
     },

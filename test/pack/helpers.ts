@@ -8,7 +8,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 export function treeListing(dir: string): string[] {
   const out = execFileSync('find', [dir, '-mindepth', '1', '-printf', '%P|%y|%m|%U|%G|%l\\n'], { encoding: 'utf8' });
   const lines = out.trim().split('\n').sort();
-  const devs = execFileSync('find', [dir, '(', '-type', 'c', '-o', '-type', 'b', ')', '-printf', '%P\\n'], { encoding: 'utf8' })
+  const devs = execFileSync('find', [dir, '(', '-type', 'c', '-o', '-type', 'b', ')', '-printf', '%P\\n'], {
+    encoding: 'utf8',
+  })
     .trim()
     .split('\n')
     .filter(Boolean);

@@ -36,9 +36,13 @@ describe('Incus/LXD output', () => {
       expect(statSync(join(mnt, 'tmp/owned')).uid).toBe(1234);
       expect(statSync(join(mnt, 'etc/hostname')).mtimeMs).toBe(1000 * 1000);
       expect(statSync(join(mnt, 'bin/busybox')).mtimeMs).toBe(SDE * 1000);
-      const attrs = execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', join(mnt, 'etc/labelled'), join(mnt, 'usr/bin/su-helper')], {
-        encoding: 'utf8',
-      });
+      const attrs = execFileSync(
+        'getfattr',
+        ['--absolute-names', '-d', '-m', '-', '-e', 'hex', join(mnt, 'etc/labelled'), join(mnt, 'usr/bin/su-helper')],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(attrs).toContain('user.kiln=0x68656c6c6f');
       expect(attrs).toContain('security.capability=0x0100000200200000000000000000000000000000');
       expect(readFileSync(join(mnt, 'var/lib/big.bin')).equals(readFileSync(join(root, 'var/lib/big.bin')))).toBe(true);
@@ -46,9 +50,13 @@ describe('Incus/LXD output', () => {
   });
 
   it('incus.tar.xz holds metadata.yaml with every field and the templates/ directory', () => {
-    const names = execFileSync('tar', ['-tf', join(out, 'incus.tar.xz')], { encoding: 'utf8' }).trim().split('\n');
+    const names = execFileSync('tar', ['-tf', join(out, 'incus.tar.xz')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(names).toEqual(['metadata.yaml', 'templates/', 'templates/hostname.tpl']);
-    const meta = parse(execFileSync('tar', ['-xOJf', join(out, 'incus.tar.xz'), 'metadata.yaml'], { encoding: 'utf8' }));
+    const meta = parse(
+      execFileSync('tar', ['-xOJf', join(out, 'incus.tar.xz'), 'metadata.yaml'], { encoding: 'utf8' }),
+    );
     expect(meta).toEqual({
       architecture: 'x86_64',
       creation_date: SDE,
@@ -63,10 +71,17 @@ describe('Incus/LXD output', () => {
         variant: 'default',
       },
       templates: {
-        '/etc/hostname': { when: ['create', 'copy'], create_only: false, template: 'hostname.tpl', properties: { default: 'busybox' } },
+        '/etc/hostname': {
+          when: ['create', 'copy'],
+          create_only: false,
+          template: 'hostname.tpl',
+          properties: { default: 'busybox' },
+        },
       },
     });
-    const tpl = execFileSync('tar', ['-xOJf', join(out, 'incus.tar.xz'), 'templates/hostname.tpl'], { encoding: 'utf8' });
+    const tpl = execFileSync('tar', ['-xOJf', join(out, 'incus.tar.xz'), 'templates/hostname.tpl'], {
+      encoding: 'utf8',
+    });
     expect(tpl).toBe('{{ instance.name }}\n');
   });
 
@@ -89,21 +104,40 @@ describe('Incus/LXD output', () => {
   it('rootfs.tar.xz extracts with GNU tar to the same tree, xattrs included', () => {
     const extracted = join(dir, 'lxc');
     mkdirSync(extracted);
-    execFileSync('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpJf', join(out, 'rootfs.tar.xz'), '-C', extracted]);
+    execFileSync('tar', [
+      '--numeric-owner',
+      '--xattrs',
+      '--xattrs-include=*',
+      '-xpJf',
+      join(out, 'rootfs.tar.xz'),
+      '-C',
+      extracted,
+    ]);
     expect(treeListing(extracted)).toEqual(treeListing(root));
-    const attrs = execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', join(extracted, 'usr/bin/su-helper')], { encoding: 'utf8' });
+    const attrs = execFileSync(
+      'getfattr',
+      ['--absolute-names', '-d', '-m', '-', '-e', 'hex', join(extracted, 'usr/bin/su-helper')],
+      { encoding: 'utf8' },
+    );
     expect(attrs).toContain('security.capability=0x0100000200200000000000000000000000000000');
     expect(statSync(join(extracted, 'usr/bin/first')).ino).toBe(statSync(join(extracted, 'usr/bin/second')).ino);
   });
 
   it('returns the simplestreams combined fingerprints: sha256 of incus.tar.xz bytes then the rootfs bytes', () => {
     const cat = (a: string, b: string) =>
-      createHash('sha256').update(readFileSync(join(out, a))).update(readFileSync(join(out, b))).digest('hex');
+      createHash('sha256')
+        .update(readFileSync(join(out, a)))
+        .update(readFileSync(join(out, b)))
+        .digest('hex');
     expect(result.fingerprints.combined_squashfs_sha256).toBe(cat('incus.tar.xz', 'rootfs.squashfs'));
     expect(result.fingerprints.combined_rootxz_sha256).toBe(cat('incus.tar.xz', 'rootfs.tar.xz'));
     expect(result.fingerprints.combined_sha256).toBe(result.fingerprints.combined_rootxz_sha256);
     for (const a of result.artifacts) {
-      expect(createHash('sha256').update(readFileSync(join(out, a.name))).digest('hex')).toBe(a.sha256);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(out, a.name)))
+          .digest('hex'),
+      ).toBe(a.sha256);
       expect(statSync(join(out, a.name)).size).toBe(a.size);
     }
     expect(result.artifacts.map((a) => a.role).sort()).toEqual(

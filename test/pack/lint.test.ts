@@ -50,7 +50,13 @@ describe('the root linter', () => {
       'package cache /var/cache/apt/archives/ holds 1000 bytes',
     ]);
     expect(lint.setuid).toEqual(['/usr/bin/su-helper 4755']);
-    expect(sink.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringContaining('image root: ssh host keys') }));
+    expect(sink.events).toContainEqual(
+      expect.objectContaining({
+        type: 'log',
+        level: 'warn',
+        message: expect.stringContaining('image root: ssh host keys'),
+      }),
+    );
   });
 
   it('is quiet for a clean root: an uninitialized machine-id and a sticky /tmp are fine', async () => {

@@ -4,7 +4,17 @@
  * seed) is applied while rootfs.tar.xz is written, never to the root.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +42,10 @@ describe('an LXC-only difference (cloud-init off in rootfs.tar.xz, on in rootfs.
     mkdirSync(join(root, 'etc/cloud'), { recursive: true });
     symlinkSync('/etc/init.d/cloud-init', join(root, LINK));
     before = treeListing(root);
-    const metadata = { ...busyboxMetadata(), lxcOnly: { remove: [LINK], add: [{ path: DISABLED, content: '', mode: 0o644 }] } };
+    const metadata = {
+      ...busyboxMetadata(),
+      lxcOnly: { remove: [LINK], add: [{ path: DISABLED, content: '', mode: 0o644 }] },
+    };
     await packImage(packInput(root, out, { formats: ['lxc', 'incus'], metadata }));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

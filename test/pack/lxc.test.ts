@@ -9,7 +9,9 @@ import { MemorySink } from '../../src/util/events.js';
 import { makeBusyboxRoot, packInput, SDE } from './fixtures.js';
 
 function tarList(file: string, verbose = false): string[] {
-  return execFileSync('tar', [verbose ? '-tvf' : '-tf', file, '--numeric-owner'], { encoding: 'utf8' }).trim().split('\n');
+  return execFileSync('tar', [verbose ? '-tvf' : '-tf', file, '--numeric-owner'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
 }
 
 describe('LXC output', () => {
@@ -45,7 +47,15 @@ describe('LXC output', () => {
 
   it('writes meta.tar.xz with exactly the files lxc-download reads, names without ./', () => {
     const names = tarList(join(out, 'meta.tar.xz'));
-    expect(names).toEqual(['create-message', 'expiry', 'excludes-user', 'config', 'config-user', 'config.4', 'templates']);
+    expect(names).toEqual([
+      'create-message',
+      'expiry',
+      'excludes-user',
+      'config',
+      'config-user',
+      'config.4',
+      'templates',
+    ]);
     const get = (m: string) => execFileSync('tar', ['-xOJf', join(out, 'meta.tar.xz'), m], { encoding: 'utf8' });
     expect(get('create-message')).toBe('You just created a busybox container.\n');
     expect(get('expiry')).toBe(`${SDE + 30 * 86400}\n`);
@@ -56,22 +66,38 @@ describe('LXC output', () => {
     expect(result.userConfig).toBe(true);
   });
 
-  it('installs with LXC\'s own client (lxc-create -t local), which templates /etc/hostname and appends the config', () => {
+  it("installs with LXC's own client (lxc-create -t local), which templates /etc/hostname and appends the config", () => {
     const lxcpath = join(dir, 'lxc');
     const name = `kiln-pack-${process.pid}`;
     execFileSync('mkdir', [lxcpath]);
     try {
       const created = execFileSync(
         'lxc-create',
-        ['-P', lxcpath, '-n', name, '-t', 'local', '--', '--metadata', join(out, 'meta.tar.xz'), '--fstree', join(out, 'rootfs.tar.xz')],
+        [
+          '-P',
+          lxcpath,
+          '-n',
+          name,
+          '-t',
+          'local',
+          '--',
+          '--metadata',
+          join(out, 'meta.tar.xz'),
+          '--fstree',
+          join(out, 'rootfs.tar.xz'),
+        ],
         { encoding: 'utf8', stdio: 'pipe' },
       );
       expect(created).toContain('You just created a busybox container.');
       expect(readFileSync(join(lxcpath, name, 'rootfs/etc/hostname'), 'utf8')).toBe(`${name}\n`);
       const config = readFileSync(join(lxcpath, name, 'config'), 'utf8');
-      expect(config).toContain('# Distribution configuration\nlxc.include = /usr/share/lxc/config/common.conf\nlxc.arch = x86_64\n');
+      expect(config).toContain(
+        '# Distribution configuration\nlxc.include = /usr/share/lxc/config/common.conf\nlxc.arch = x86_64\n',
+      );
       expect(config).toContain(`lxc.uts.name = ${name}`);
-      expect(execFileSync('stat', ['-c', '%a %u', join(lxcpath, name, 'rootfs/usr/bin/su-helper')], { encoding: 'utf8' })).toBe('4755 0\n');
+      expect(
+        execFileSync('stat', ['-c', '%a %u', join(lxcpath, name, 'rootfs/usr/bin/su-helper')], { encoding: 'utf8' }),
+      ).toBe('4755 0\n');
     } finally {
       execFileSync('lxc-destroy', ['-P', lxcpath, '-n', name], { stdio: 'pipe' });
     }
@@ -81,10 +107,22 @@ describe('LXC output', () => {
     const zout = join(dir, 'out-zstd');
     execFileSync('mkdir', [zout]);
     const zsink = new MemorySink();
-    const r = await packImage(packInput(root, zout, { formats: ['lxc'], compression: { method: 'zstd', level: 19 }, sink: zsink }));
-    expect(r.artifacts.map((a) => a.name)).toEqual(['SHA256SUMS', 'image.yaml', 'meta.tar.xz', 'rootfs.tar.zst', 'sbom.spdx.json']);
-    expect(zsink.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringMatching(/only unpack xz/) }));
-    expect(execFileSync('zstd', ['-l', join(zout, 'rootfs.tar.zst')], { encoding: 'utf8' })).toContain('rootfs.tar.zst');
+    const r = await packImage(
+      packInput(root, zout, { formats: ['lxc'], compression: { method: 'zstd', level: 19 }, sink: zsink }),
+    );
+    expect(r.artifacts.map((a) => a.name)).toEqual([
+      'SHA256SUMS',
+      'image.yaml',
+      'meta.tar.xz',
+      'rootfs.tar.zst',
+      'sbom.spdx.json',
+    ]);
+    expect(zsink.events).toContainEqual(
+      expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringMatching(/only unpack xz/) }),
+    );
+    expect(execFileSync('zstd', ['-l', join(zout, 'rootfs.tar.zst')], { encoding: 'utf8' })).toContain(
+      'rootfs.tar.zst',
+    );
     expect(tarList(join(zout, 'rootfs.tar.zst'))).toEqual(tarList(join(out, 'rootfs.tar.xz')));
     expect(execFileSync('xz', ['-l', join(zout, 'meta.tar.xz')], { encoding: 'utf8' })).toContain('meta.tar.xz');
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BuildRecord } from '../../src/build/record.js';
+import type { BuildRecord } from '../../src/pipeline/record.js';
 import { writeBuildRecord } from '../../src/pack/record.js';
 
 function record(): BuildRecord {

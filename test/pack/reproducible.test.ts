@@ -21,7 +21,8 @@ function firstTarDifference(a: string, b: string): string {
 }
 
 function firstSquashfsDifference(a: string, b: string): string {
-  const list = (f: string) => execFileSync('unsquashfs', ['-lln', '-full-precision', f], { encoding: 'utf8' }).split('\n').slice(1);
+  const list = (f: string) =>
+    execFileSync('unsquashfs', ['-lln', '-full-precision', f], { encoding: 'utf8' }).split('\n').slice(1);
   const la = list(a);
   const lb = list(b);
   for (let i = 0; i < Math.max(la.length, lb.length); i++) {
@@ -72,11 +73,18 @@ describe('reproducible packing', () => {
     // Level 0 pins 1 MiB xz blocks: 3 MiB of mixed data spans several blocks.
     const data = Buffer.alloc(3 * 1024 * 1024 + 77);
     for (let i = 0; i < data.length; i += 8) data.writeUInt32LE((i * 2654435761) >>> 0, i);
-    for (const c of [{ method: 'xz' as const, level: 0 }, { method: 'zstd' as const, level: 3 }]) {
+    for (const c of [
+      { method: 'xz' as const, level: 0 },
+      { method: 'zstd' as const, level: 3 },
+    ]) {
       const [cmd, args] = compressorCommand(c).command as [string, string[]];
       const digests = ['1', '2', '4'].map((n) => {
-        const threaded = args.map((a) => (a === '--threads=0' ? (n === '1' ? '--threads=+1' : `--threads=${n}`) : a === '-T0' ? `-T${n}` : a));
-        return createHash('sha256').update(execFileSync(cmd, threaded, { input: data, maxBuffer: 64 * 1024 * 1024 })).digest('hex');
+        const threaded = args.map((a) =>
+          a === '--threads=0' ? (n === '1' ? '--threads=+1' : `--threads=${n}`) : a === '-T0' ? `-T${n}` : a,
+        );
+        return createHash('sha256')
+          .update(execFileSync(cmd, threaded, { input: data, maxBuffer: 64 * 1024 * 1024 }))
+          .digest('hex');
       });
       expect(new Set(digests).size, `${c.method}: ${digests.join(' ')}`).toBe(1);
     }

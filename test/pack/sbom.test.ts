@@ -52,13 +52,15 @@ describe('SBOM (sbom.spdx.json)', () => {
     expect(doc.documentNamespace).toMatch(/^urn:kiln:spdx:/);
     const ids = doc.packages.map((p) => p.SPDXID);
     expect(new Set(ids).size).toBe(ids.length);
-    const contained = doc.relationships.filter((r) => r.relationshipType === 'CONTAINS').map((r) => r.relatedSpdxElement);
+    const contained = doc.relationships
+      .filter((r) => r.relationshipType === 'CONTAINS')
+      .map((r) => r.relatedSpdxElement);
     const pkgs = doc.packages.filter((p) => p.SPDXID !== 'SPDXRef-Image');
     expect(contained.sort()).toEqual(pkgs.map((p) => p.SPDXID).sort());
     return pkgs;
   }
 
-  it('lists the same packages as dpkg-query -W over the image\'s dpkg database', async () => {
+  it("lists the same packages as dpkg-query -W over the image's dpkg database", async () => {
     const doc = await sbomOf((root) => {
       mkdirSync(join(root, 'var/lib/dpkg'), { recursive: true });
       copyFileSync('/var/lib/dpkg/status', join(root, 'var/lib/dpkg/status'));
@@ -67,7 +69,13 @@ describe('SBOM (sbom.spdx.json)', () => {
     const root = join(dir, `root${n}`);
     const expected = execFileSync(
       'dpkg-query',
-      ['--admindir', join(root, 'var/lib/dpkg'), '-W', '-f', '${db:Status-Status} ${Package} ${Version} ${Architecture}\\n'],
+      [
+        '--admindir',
+        join(root, 'var/lib/dpkg'),
+        '-W',
+        '-f',
+        '${db:Status-Status} ${Package} ${Version} ${Architecture}\\n',
+      ],
       { encoding: 'utf8' },
     )
       .trim()
@@ -77,10 +85,12 @@ describe('SBOM (sbom.spdx.json)', () => {
       .sort();
     const got = pkgs.map((p) => `${p.name} ${p.versionInfo} ${(p.comment ?? '').replace('architecture: ', '')}`).sort();
     expect(got).toEqual(expected);
-    expect(pkgs.find((p) => p.name === 'dpkg')?.externalRefs?.[0]?.referenceLocator).toMatch(/^pkg:deb\/busybox\/dpkg@/);
+    expect(pkgs.find((p) => p.name === 'dpkg')?.externalRefs?.[0]?.referenceLocator).toMatch(
+      /^pkg:deb\/busybox\/dpkg@/,
+    );
   });
 
-  it('reads apk\'s installed database with licences', async () => {
+  it("reads apk's installed database with licences", async () => {
     const doc = await sbomOf((root) => {
       mkdirSync(join(root, 'lib/apk/db'), { recursive: true });
       writeFileSync(
@@ -99,7 +109,7 @@ describe('SBOM (sbom.spdx.json)', () => {
     expect(pkgs[2]?.licenseComments).toBe('package database says: GPL2 BSD');
   });
 
-  it('reads pacman\'s local database', async () => {
+  it("reads pacman's local database", async () => {
     const doc = await sbomOf((root) => {
       const d = join(root, 'var/lib/pacman/local/zlib-1:1.3-2');
       mkdirSync(d, { recursive: true });

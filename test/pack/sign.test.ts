@@ -14,7 +14,8 @@ describe('checksums and signatures', () => {
   let keyFile: string;
   let fingerprint: string;
 
-  const gpg = (...args: string[]) => execFileSync('gpg', ['--batch', '--homedir', gnupg, ...args], { encoding: 'utf8', stdio: 'pipe' });
+  const gpg = (...args: string[]) =>
+    execFileSync('gpg', ['--batch', '--homedir', gnupg, ...args], { encoding: 'utf8', stdio: 'pipe' });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kiln-pack-sign-'));
@@ -24,9 +25,23 @@ describe('checksums and signatures', () => {
     gnupg = join(dir, 'gnupg');
     mkdirSync(gnupg, { mode: 0o700 });
     gpg('--passphrase', '', '--quick-gen-key', 'kiln test <test@kiln.invalid>', 'ed25519', 'sign', 'never');
-    fingerprint = gpg('--with-colons', '--list-secret-keys').split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9] ?? '';
+    fingerprint =
+      gpg('--with-colons', '--list-secret-keys')
+        .split('\n')
+        .find((l) => l.startsWith('fpr:'))
+        ?.split(':')[9] ?? '';
     keyFile = join(dir, 'signing-key.asc');
-    gpg('--armor', '--pinentry-mode', 'loopback', '--passphrase', '', '--output', keyFile, '--export-secret-keys', fingerprint);
+    gpg(
+      '--armor',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--output',
+      keyFile,
+      '--export-secret-keys',
+      fingerprint,
+    );
   });
   afterAll(() => {
     spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'all']);
@@ -36,7 +51,12 @@ describe('checksums and signatures', () => {
   function verifyAll(out: string): void {
     const names = readdirSync(out);
     const ascs = names.filter((n) => n.endsWith('.asc'));
-    expect(ascs.sort()).toEqual(names.filter((n) => !n.endsWith('.asc')).map((n) => `${n}.asc`).sort());
+    expect(ascs.sort()).toEqual(
+      names
+        .filter((n) => !n.endsWith('.asc'))
+        .map((n) => `${n}.asc`)
+        .sort(),
+    );
     for (const asc of ascs) gpg('--verify', join(out, asc), join(out, asc.slice(0, -4)));
     execFileSync('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: out, stdio: 'pipe' });
   }
@@ -45,7 +65,9 @@ describe('checksums and signatures', () => {
     const out = join(dir, 'out-file');
     mkdirSync(out);
     const r = await packImage(packInput(root, out, { sign: keyFile }));
-    expect(r.artifacts.filter((a) => a.role === 'signature').length).toBe(r.artifacts.filter((a) => a.role !== 'signature').length);
+    expect(r.artifacts.filter((a) => a.role === 'signature').length).toBe(
+      r.artifacts.filter((a) => a.role !== 'signature').length,
+    );
     verifyAll(out);
   });
 
@@ -69,9 +91,13 @@ describe('checksums and signatures', () => {
     mkdirSync(tampered);
     for (const n of readdirSync(out)) copyFileSync(join(out, n), join(tampered, n));
     appendFileSync(join(tampered, 'meta.tar.xz'), Buffer.from([0]));
-    const v = spawnSync('gpg', ['--batch', '--homedir', gnupg, '--verify', join(tampered, 'meta.tar.xz.asc'), join(tampered, 'meta.tar.xz')], {
-      encoding: 'utf8',
-    });
+    const v = spawnSync(
+      'gpg',
+      ['--batch', '--homedir', gnupg, '--verify', join(tampered, 'meta.tar.xz.asc'), join(tampered, 'meta.tar.xz')],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(v.status).not.toBe(0);
     expect(v.stderr).toContain('BAD signature');
     const c = spawnSync('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: tampered, encoding: 'utf8' });

@@ -17,11 +17,15 @@ mappings:
 `;
 
 function plan(body: string, opts: { overrides?: string[]; targets?: TargetKind[]; vm?: boolean } = {}) {
-  const loaded = loadDefinitionText(HEAD + body, 'p.yaml', { overrides: opts.overrides ?? [], targetType: opts.vm ? 'vm' : 'container' });
+  const loaded = loadDefinitionText(HEAD + body, 'p.yaml', {
+    overrides: opts.overrides ?? [],
+    targetType: opts.vm ? 'vm' : 'container',
+  });
   return makePlan(loaded, { targets: opts.targets ?? ['lxc', 'incus'] });
 }
 const names = (p: ReturnType<typeof plan>): string[] => p.steps.map((s) => s.name);
-const argvs = (p: ReturnType<typeof plan>): string[] => p.steps.flatMap((s) => (s.kind === 'packages' ? [s.argv.join(' ')] : []));
+const argvs = (p: ReturnType<typeof plan>): string[] =>
+  p.steps.flatMap((s) => (s.kind === 'packages' ? [s.argv.join(' ')] : []));
 
 const ACTIONS = `actions:
 - trigger: post-files
@@ -36,14 +40,25 @@ const ACTIONS = `actions:
 
 describe('the package flow (definitions-spec 4)', () => {
   it('does nothing at all, not even a refresh or a clean, when no set matches and update is off', () => {
-    const p = plan(`packages:\n  manager: apt\n  cleanup: true\n  sets:\n  - packages: [vim]\n    action: install\n    releases: [trixie]\n${ACTIONS}`);
+    const p = plan(
+      `packages:\n  manager: apt\n  cleanup: true\n  sets:\n  - packages: [vim]\n    action: install\n    releases: [trixie]\n${ACTIONS}`,
+    );
     expect(argvs(p)).toEqual([]);
     // post-packages still runs; post-update does not.
-    expect(names(p)).toEqual(['policy-rc.d:install', 'post-unpack[0]', 'post-packages[0]', 'lxc-systemd-generator', 'post-files[0]', 'policy-rc.d:remove']);
+    expect(names(p)).toEqual([
+      'policy-rc.d:install',
+      'post-unpack[0]',
+      'post-packages[0]',
+      'lxc-systemd-generator',
+      'post-files[0]',
+      'policy-rc.d:remove',
+    ]);
   });
 
   it('runs refresh, upgrade, post-update actions, sets, clean, post-packages in that order', () => {
-    const p = plan(`packages:\n  manager: apt\n  update: true\n  cleanup: true\n  sets:\n  - packages: [vim]\n    action: install\n${ACTIONS}`);
+    const p = plan(
+      `packages:\n  manager: apt\n  update: true\n  cleanup: true\n  sets:\n  - packages: [vim]\n    action: install\n${ACTIONS}`,
+    );
     expect(names(p)).toEqual([
       'policy-rc.d:install',
       'post-unpack[0]',
@@ -58,7 +73,12 @@ describe('the package flow (definitions-spec 4)', () => {
       // Services stay off while post-files actions may still install packages.
       'policy-rc.d:remove',
     ]);
-    expect(argvs(p)).toEqual(['apt-get -y update', 'apt-get -y dist-upgrade', 'apt-get -y install vim', 'apt-get -y clean']);
+    expect(argvs(p)).toEqual([
+      'apt-get -y update',
+      'apt-get -y dist-upgrade',
+      'apt-get -y install vim',
+      'apt-get -y clean',
+    ]);
   });
 
   it('refreshes and upgrades with update on even when no set matches', () => {
@@ -98,8 +118,12 @@ describe('the package flow (definitions-spec 4)', () => {
   });
 
   it('orders arguments as command, global flags, sub-command flags, set flags, packages (zypper)', () => {
-    const p = plan('packages:\n  manager: zypper\n  sets:\n  - {packages: [vim], action: install, flags: [--no-recommends]}\n');
-    expect(argvs(p)[1]).toBe('zypper --non-interactive --gpg-auto-import-keys install --allow-downgrade --replacefiles --no-recommends vim');
+    const p = plan(
+      'packages:\n  manager: zypper\n  sets:\n  - {packages: [vim], action: install, flags: [--no-recommends]}\n',
+    );
+    expect(argvs(p)[1]).toBe(
+      'zypper --non-interactive --gpg-auto-import-keys install --allow-downgrade --replacefiles --no-recommends vim',
+    );
   });
 
   it('runs custom manager commands with global flags first, even when a command has no flags of its own', () => {
@@ -120,13 +144,24 @@ describe('the package flow (definitions-spec 4)', () => {
   });
 
   it('leaves out the phases a manager does not have (opkg has no upgrade, apk no clean)', () => {
-    expect(argvs(plan('packages:\n  manager: opkg\n  update: true\n  cleanup: true\n'))).toEqual(['sh -c mkdir -p /var/lock && opkg update', 'rm -rf /tmp/opkg-lists/']);
-    expect(argvs(plan('packages:\n  manager: apk\n  update: true\n  cleanup: true\n'))).toEqual(['apk --no-cache update', 'apk --no-cache upgrade']);
+    expect(argvs(plan('packages:\n  manager: opkg\n  update: true\n  cleanup: true\n'))).toEqual([
+      'sh -c mkdir -p /var/lock && opkg update',
+      'rm -rf /tmp/opkg-lists/',
+    ]);
+    expect(argvs(plan('packages:\n  manager: apk\n  update: true\n  cleanup: true\n'))).toEqual([
+      'apk --no-cache update',
+      'apk --no-cache upgrade',
+    ]);
   });
 
   it('initialises the pacman keyring for the image architecture before anything else', () => {
-    const p = plan('packages:\n  manager: pacman\n', { overrides: ['image.architecture=aarch64', 'mappings.architecture_map=archlinux'] });
-    expect(p.steps[0]).toMatchObject({ name: 'packages.setup', argv: ['sh', '-c', expect.stringContaining('pacman-key --populate archlinuxarm')] });
+    const p = plan('packages:\n  manager: pacman\n', {
+      overrides: ['image.architecture=aarch64', 'mappings.architecture_map=archlinux'],
+    });
+    expect(p.steps[0]).toMatchObject({
+      name: 'packages.setup',
+      argv: ['sh', '-c', expect.stringContaining('pacman-key --populate archlinuxarm')],
+    });
   });
 });
 
@@ -149,7 +184,12 @@ describe('early package sets', () => {
     const p = plan(sets, { overrides: ['source.downloader=rootfs-http'] });
     expect(p.source.early).toEqual({ install: [], remove: [] });
     // The [vm] set is filtered out of a container build like any other typed set.
-    expect(argvs(p)).toEqual(['apt-get -y update', 'apt-get -y install gnupg', 'apt-get -y remove --auto-remove nano', 'apt-get -y install vim']);
+    expect(argvs(p)).toEqual([
+      'apt-get -y update',
+      'apt-get -y install gnupg',
+      'apt-get -y remove --auto-remove nano',
+      'apt-get -y install vim',
+    ]);
   });
 });
 
@@ -181,7 +221,11 @@ actions:
 `);
     expect(p.source.source.url).toBe('http://deb.invalid/debian');
     const repos = p.steps.find((s) => s.kind === 'repositories');
-    expect(repos).toMatchObject({ name: 'repositories', manager: 'apt', repositories: [{ name: 'sources.list', url: 'deb http://deb.invalid bookworm main' }] });
+    expect(repos).toMatchObject({
+      name: 'repositories',
+      manager: 'apt',
+      repositories: [{ name: 'sources.list', url: 'deb http://deb.invalid bookworm main' }],
+    });
     const gens = p.steps.filter((s) => s.kind === 'generator');
     expect(gens.map((g) => g.kind === 'generator' && [g.name, g.entry.path, g.entry.content])).toEqual([
       ['files[0].dump', '/etc/bookworm', 'bookworm'],
@@ -193,7 +237,10 @@ actions:
 
   it('hands repositories to the customization stage for every manager (it decides what each does)', () => {
     const p = plan('packages:\n  manager: portage\n  repositories:\n  - {name: extra, url: "x"}\n');
-    expect(p.steps.find((s) => s.kind === 'repositories')).toMatchObject({ manager: 'portage', repositories: [{ name: 'extra', url: 'x' }] });
+    expect(p.steps.find((s) => s.kind === 'repositories')).toMatchObject({
+      manager: 'portage',
+      repositories: [{ name: 'extra', url: 'x' }],
+    });
   });
 
   it('names actions by their rank among the actions of their trigger, whatever the filters', () => {
@@ -212,7 +259,11 @@ actions:
 - {generator: remove, path: /both, types: [container, vm]}
 `;
     expect(names(plan(body))).toEqual(['files[1].remove', 'files[2].remove', 'lxc-systemd-generator']);
-    expect(names(plan(body, { vm: true, targets: ['incus'] }))).toEqual(['files[0].fstab', 'files[2].remove', 'lxc-systemd-generator']);
+    expect(names(plan(body, { vm: true, targets: ['incus'] }))).toEqual([
+      'files[0].fstab',
+      'files[2].remove',
+      'lxc-systemd-generator',
+    ]);
   });
 
   it('refuses VM-only generators in LXC images, at the entry', () => {
@@ -221,7 +272,9 @@ actions:
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(DefinitionError);
-      expect((e as DefinitionError).message).toBe('p.yaml:12:3: files[0]: the incus-agent generator is for virtual machines and LXC images do not support it; limit the entry with types: [vm]');
+      expect((e as DefinitionError).message).toBe(
+        'p.yaml:12:3: files[0]: the incus-agent generator is for virtual machines and LXC images do not support it; limit the entry with types: [vm]',
+      );
     }
     expect(names(plan('files:\n- generator: incus-agent\n', { targets: ['incus'] }))).toContain('files[0].incus-agent');
   });
@@ -239,11 +292,19 @@ describe('the environment (definitions-spec 1.9)', () => {
   - {key: ONLY_VM, value: x, types: [vm]}
   - {key: TERM, value: dumb}
 `);
-    expect(p.environment).toEqual({ PATH: '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin', SHELL: '/bin/sh', TERM: 'dumb', DEBIAN_FRONTEND: 'noninteractive', LANG: 'C.UTF-8' });
+    expect(p.environment).toEqual({
+      PATH: '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin',
+      SHELL: '/bin/sh',
+      TERM: 'dumb',
+      DEBIAN_FRONTEND: 'noninteractive',
+      LANG: 'C.UTF-8',
+    });
   });
 
   it('drops the defaults with clear_defaults', () => {
-    expect(plan('environment:\n  clear_defaults: true\n  variables:\n  - {key: A, value: b}\n').environment).toEqual({ A: 'b' });
+    expect(plan('environment:\n  clear_defaults: true\n  variables:\n  - {key: A, value: b}\n').environment).toEqual({
+      A: 'b',
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildRecord } from '../../src/build/record.js';
+import type { BuildRecord } from '../../src/pipeline/record.js';
 import { regenerateIndexes } from '../../src/publish/index.js';
 import { cloneBuild, makeBuild, serials, tempDir } from './fixture.js';
 
@@ -54,7 +54,9 @@ const hashes = new Map<string, string>();
 async function sha256(file: string): Promise<string> {
   const known = hashes.get(file);
   if (known) return known;
-  const h = createHash('sha256').update(await readFile(file)).digest('hex');
+  const h = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
   hashes.set(file, h);
   return h;
 }
@@ -85,7 +87,12 @@ async function assertConsistent(tree: string): Promise<string[]> {
   }
   const imagesText = await readFile(join(tree, 'streams/v1/images.json'), 'utf8').catch(() => '');
   if (imagesText !== '') {
-    const images = JSON.parse(imagesText) as { products: Record<string, { versions: Record<string, { items: Record<string, { path: string; sha256: string }> }> }> };
+    const images = JSON.parse(imagesText) as {
+      products: Record<
+        string,
+        { versions: Record<string, { items: Record<string, { path: string; sha256: string }> }> }
+      >;
+    };
     JSON.parse(await readFile(join(tree, 'streams/v1/index.json'), 'utf8'));
     for (const p of Object.values(images.products)) {
       for (const [serial, v] of Object.entries(p.versions)) {
@@ -146,6 +153,8 @@ describe('publishing is atomic', () => {
     const [ra, rb] = await Promise.all([publishInChild(tree, a), publishInChild(tree, b)]);
     expect([ra.killed, rb.killed]).toEqual([false, false]);
     expect((await assertConsistent(tree)).sort()).toEqual(all);
-    expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).toBe(`kilntest;1;amd64;default;${all[9]};/images/kilntest/1/amd64/default/${all[9]}/\n`);
+    expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).toBe(
+      `kilntest;1;amd64;default;${all[9]};/images/kilntest/1/amd64/default/${all[9]}/\n`,
+    );
   });
 });

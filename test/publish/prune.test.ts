@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildRecord } from '../../src/build/record.js';
+import type { BuildRecord } from '../../src/pipeline/record.js';
 import { publishBuild } from '../../src/publish/index.js';
 import { cloneBuild, makeBuild, serials, tempDir } from './fixture.js';
 
-const kiln = (...args: string[]) => spawnSync('node', [join(process.cwd(), 'bin/kiln.js'), ...args], { encoding: 'utf8' });
+const kiln = (...args: string[]) =>
+  spawnSync('node', [join(process.cwd(), 'bin/kiln.js'), ...args], { encoding: 'utf8' });
 
 describe('kiln prune', () => {
   let work: string;
@@ -15,7 +16,9 @@ describe('kiln prune', () => {
   const productDir = 'images/kilntest/1/amd64/default';
 
   const versions = async () => {
-    const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8')) as { products: Record<string, { versions: Record<string, unknown> }> };
+    const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8')) as {
+      products: Record<string, { versions: Record<string, unknown> }>;
+    };
     return Object.keys(images.products['kilntest:1:amd64:default']!.versions).sort();
   };
 
@@ -38,7 +41,9 @@ describe('kiln prune', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('took 2 builds out of the indexes, deleted 0, 2 waiting');
     expect(await versions()).toEqual(all.slice(2));
-    expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).toBe(`kilntest;1;amd64;default;${all[4]};/${productDir}/${all[4]}/\n`);
+    expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).toBe(
+      `kilntest;1;amd64;default;${all[4]};/${productDir}/${all[4]}/\n`,
+    );
     expect((await readdir(join(tree, productDir))).sort()).toEqual(all);
     const state = JSON.parse(await readFile(join(tree, '.kiln/prune.json'), 'utf8')) as { pending: { path: string }[] };
     expect(state.pending.map((p) => p.path)).toEqual([`${productDir}/${all[0]}`, `${productDir}/${all[1]}`]);
@@ -64,18 +69,26 @@ describe('kiln prune', () => {
     expect(zero.stderr).toBe("kiln: --keep '0': expected a whole number of builds, at least 1\n");
     const missing = kiln('prune', join(work, 'nowhere'));
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe(`kiln: ${join(work, 'nowhere')}: not a directory; give an image tree (the --out of kiln build)\n`);
+    expect(missing.stderr).toBe(
+      `kiln: ${join(work, 'nowhere')}: not a directory; give an image tree (the --out of kiln build)\n`,
+    );
     const bad = kiln('prune', tree, '--grace', 'soon');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/^kiln: --grace: 'soon' is not a duration; use a number with a unit \(ms, s, m, h, d, w\)/);
+    expect(bad.stderr).toMatch(
+      /^kiln: --grace: 'soon' is not a duration; use a number with a unit \(ms, s, m, h, d, w\)/,
+    );
   });
 
   it('refuses an unknown option and a second directory with exit 2, the reason on one line and then the usage', () => {
     const unknown = kiln('prune', tree, '--bogus');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toBe("kiln: Unknown option '--bogus'\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n");
+    expect(unknown.stderr).toBe(
+      "kiln: Unknown option '--bogus'\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n",
+    );
     const two = kiln('prune', tree, tree);
     expect(two.status).toBe(2);
-    expect(two.stderr).toBe('kiln: prune takes one directory\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n');
+    expect(two.stderr).toBe(
+      'kiln: prune takes one directory\nUsage: kiln prune [DIR] [--keep N] [--grace DURATION] [--dry-run]\n',
+    );
   });
 });

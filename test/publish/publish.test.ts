@@ -30,7 +30,14 @@ describe('publishBuild', () => {
     const b = await makeBuild(work, { serial: s1! });
     const { dir } = await publishBuild({ tree, stagingDir: b.staging, record: b.record });
     expect(dir).toBe(join(tree, 'images/kilntest/1/amd64/default', s1!));
-    expect((await readdir(dir)).sort()).toEqual(['SHA256SUMS', 'build.json', 'incus.tar.xz', 'meta.tar.xz', 'rootfs.squashfs', 'rootfs.tar.xz']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'SHA256SUMS',
+      'build.json',
+      'incus.tar.xz',
+      'meta.tar.xz',
+      'rootfs.squashfs',
+      'rootfs.tar.xz',
+    ]);
     await expect(stat(b.staging)).rejects.toThrow();
     expect(await readdir(join(tree, 'images/kilntest/1/amd64/default'))).toEqual([s1]);
   });
@@ -54,17 +61,32 @@ describe('publishBuild', () => {
   it('writes simplestreams index.json and images.json with both metadata ftypes and the fingerprints of `cat meta root | sha256sum`', async () => {
     const index = JSON.parse(await readFile(join(tree, 'streams/v1/index.json'), 'utf8'));
     expect(index.format).toBe('index:1.0');
-    expect(index.index.images).toMatchObject({ datatype: 'image-downloads', path: 'streams/v1/images.json', format: 'products:1.0', products: ['kilntest:1:amd64:default'] });
+    expect(index.index.images).toMatchObject({
+      datatype: 'image-downloads',
+      path: 'streams/v1/images.json',
+      format: 'products:1.0',
+      products: ['kilntest:1:amd64:default'],
+    });
     const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8'));
     expect(images).toMatchObject({ content_id: 'images', datatype: 'image-downloads', format: 'products:1.0' });
     const product = images.products['kilntest:1:amd64:default'];
-    expect(product).toMatchObject({ arch: 'amd64', os: 'Kilntest', release: '1', release_title: '1', variant: 'default', requirements: {} });
+    expect(product).toMatchObject({
+      arch: 'amd64',
+      os: 'Kilntest',
+      release: '1',
+      release_title: '1',
+      variant: 'default',
+      requirements: {},
+    });
     expect(product.aliases.split(',')).toEqual(['kilntest/1', 'kilntest/1/default']);
     expect(Object.keys(product.versions).sort()).toEqual([s1, s2]);
     const items = product.versions[s2!].items;
     expect(Object.keys(items).sort()).toEqual(['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs', 'root.tar.xz']);
     const dir = join(tree, 'images/kilntest/1/amd64/default', s2!);
-    const sum = (files: string[]) => execFileSync('sh', ['-c', `cat ${files.join(' ')} | sha256sum`], { cwd: dir }).toString().split(' ')[0];
+    const sum = (files: string[]) =>
+      execFileSync('sh', ['-c', `cat ${files.join(' ')} | sha256sum`], { cwd: dir })
+        .toString()
+        .split(' ')[0];
     expect(items['incus.tar.xz']).toMatchObject({
       ftype: 'incus.tar.xz',
       path: `images/kilntest/1/amd64/default/${s2}/incus.tar.xz`,
@@ -76,7 +98,11 @@ describe('publishBuild', () => {
     });
     expect({ ...items['lxd.tar.xz'], ftype: 'incus.tar.xz' }).toEqual(items['incus.tar.xz']);
     expect(items['lxd.tar.xz'].ftype).toBe('lxd.tar.xz');
-    expect(items['root.squashfs']).toMatchObject({ ftype: 'squashfs', sha256: sum(['rootfs.squashfs']), path: `images/kilntest/1/amd64/default/${s2}/rootfs.squashfs` });
+    expect(items['root.squashfs']).toMatchObject({
+      ftype: 'squashfs',
+      sha256: sum(['rootfs.squashfs']),
+      path: `images/kilntest/1/amd64/default/${s2}/rootfs.squashfs`,
+    });
     expect(items['root.tar.xz']).toMatchObject({ ftype: 'root.tar.xz', sha256: sum(['rootfs.tar.xz']) });
   });
 
@@ -94,19 +120,27 @@ describe('publishBuild', () => {
 
   it('refuses to publish a serial twice: a published build is never replaced', async () => {
     const b = await makeBuild(work, { serial: s2! });
-    await expect(publishBuild({ tree, stagingDir: b.staging, record: b.record })).rejects.toThrow(/already published; a published build is never replaced/);
+    await expect(publishBuild({ tree, stagingDir: b.staging, record: b.record })).rejects.toThrow(
+      /already published; a published build is never replaced/,
+    );
     await expect(stat(b.staging)).resolves.toBeTruthy();
   });
 
   it('refuses a record whose names would escape the tree or break the index', async () => {
     const b = await makeBuild(work, { serial: s3! });
     const bad = { ...b.record, product: { ...b.record.product, release: '../x' } };
-    await expect(publishBuild({ tree, stagingDir: b.staging, record: bad })).rejects.toThrow(/product release '..\/x' is not allowed/);
-    await expect(publishBuild({ tree, stagingDir: b.staging, record: { ...b.record, serial: 'a;b' } })).rejects.toThrow(/serial 'a;b' is not allowed/);
+    await expect(publishBuild({ tree, stagingDir: b.staging, record: bad })).rejects.toThrow(
+      /product release '..\/x' is not allowed/,
+    );
+    await expect(publishBuild({ tree, stagingDir: b.staging, record: { ...b.record, serial: 'a;b' } })).rejects.toThrow(
+      /serial 'a;b' is not allowed/,
+    );
   });
 
   it('copies a staging directory from another filesystem (/dev/shm) and removes it after publishing', async () => {
-    const shm = await mkdir('/dev/shm/kiln-publish-test-' + process.pid, { recursive: true }).then(() => '/dev/shm/kiln-publish-test-' + process.pid);
+    const shm = await mkdir('/dev/shm/kiln-publish-test-' + process.pid, { recursive: true }).then(
+      () => '/dev/shm/kiln-publish-test-' + process.pid,
+    );
     try {
       const b = await makeBuild(work, { serial: s3!, dist: 'copied' });
       const elsewhere = await cloneBuild(shm, b, s3!);
@@ -129,7 +163,7 @@ describe('publishBuild', () => {
     expect([after.ino, after.mtimeMs, after.size]).toEqual([before.ino, before.mtimeMs, before.size]);
   });
 
-  it('keeps the build\'s own build.json byte for byte when it already carries every fingerprint', async () => {
+  it("keeps the build's own build.json byte for byte when it already carries every fingerprint", async () => {
     const b = await makeBuild(work, { serial: s3!, dist: 'keepsrecord' });
     const text = `${JSON.stringify(b.record)}\n`;
     await writeFile(join(b.staging, 'build.json'), text);
@@ -140,13 +174,20 @@ describe('publishBuild', () => {
   it('leaves a build whose rootfs is not rootfs.tar.xz out of the LXC index (the client asks for that name) but lists its squashfs', async () => {
     const b = await makeBuild(work, { serial: s3!, dist: 'zstdroot' });
     await rename(join(b.staging, 'rootfs.tar.xz'), join(b.staging, 'rootfs.tar.zst'));
-    const record = { ...b.record, artifacts: b.record.artifacts.map((a) => (a.name === 'rootfs.tar.xz' ? { ...a, name: 'rootfs.tar.zst' } : a)) };
+    const record = {
+      ...b.record,
+      artifacts: b.record.artifacts.map((a) => (a.name === 'rootfs.tar.xz' ? { ...a, name: 'rootfs.tar.zst' } : a)),
+    };
     await writeFile(join(b.staging, 'SHA256SUMS'), record.artifacts.map((a) => `${a.sha256}  ${a.name}\n`).join(''));
     await writeFile(join(b.staging, 'build.json'), JSON.stringify(record));
     await publishBuild({ tree, stagingDir: b.staging, record });
     expect(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8')).not.toContain('zstdroot');
     const images = JSON.parse(await readFile(join(tree, 'streams/v1/images.json'), 'utf8'));
-    expect(Object.keys(images.products['zstdroot:1:amd64:default'].versions[s3!].items).sort()).toEqual(['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs']);
+    expect(Object.keys(images.products['zstdroot:1:amd64:default'].versions[s3!].items).sort()).toEqual([
+      'incus.tar.xz',
+      'lxd.tar.xz',
+      'root.squashfs',
+    ]);
   });
 
   it('`kiln index` rebuilds every index from the build.json files after they were lost, and drops unfinished staging directories', async () => {

@@ -3,7 +3,16 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupTree, mountPoints } from '../helpers/host-state.js';
 import { KILN_BIN, ROOT } from '../helpers/kiln.js';
-import { childrenNamed, makeBusyboxRoot, processesWith, removeDir, run, scratchDir, uniqueSeconds, waitFor } from './fixtures.js';
+import {
+  childrenNamed,
+  makeBusyboxRoot,
+  processesWith,
+  removeDir,
+  run,
+  scratchDir,
+  uniqueSeconds,
+  waitFor,
+} from './fixtures.js';
 
 let dir: string;
 let root: string;
@@ -51,7 +60,12 @@ async function inProcessRun(script: string, extra: { timeoutMs?: number } = {}) 
   const before = snapshot();
   const w = watchMonitors(() => process.pid);
   try {
-    const result = await run({ rootfs: root, argv: ['/bin/sh', '-c', script], limits: { memoryBytes: 64 << 20, pids: 64 }, ...extra });
+    const result = await run({
+      rootfs: root,
+      argv: ['/bin/sh', '-c', script],
+      limits: { memoryBytes: 64 << 20, pids: 64 },
+      ...extra,
+    });
     return { before, result, monitors: w.pids };
   } finally {
     w.stop();
@@ -78,7 +92,9 @@ describe('nothing is left behind', () => {
 
   it('after a container that could not be set up', async () => {
     const before = snapshot();
-    await expect(run({ rootfs: root, cwd: '/missing', argv: ['true'], limits: { pids: 10 } })).rejects.toThrow(/chdir \/missing/);
+    await expect(run({ rootfs: root, cwd: '/missing', argv: ['true'], limits: { pids: 10 } })).rejects.toThrow(
+      /chdir \/missing/,
+    );
     expectHostAsBefore(before, new Set());
   });
 
@@ -109,10 +125,26 @@ describe('nothing is left behind', () => {
     it(`after ${signal} to a \`kiln run\` process`, async () => {
       const secs = uniqueSeconds();
       const before = snapshot();
-      const cli = execa('node', [KILN_BIN, 'run', root, '--memory', '64M', '--pids', '50', '--', '/bin/sh', '-c', `sleep ${secs} & sleep ${secs}`], {
-        cwd: ROOT,
-        reject: false,
-      });
+      const cli = execa(
+        'node',
+        [
+          KILN_BIN,
+          'run',
+          root,
+          '--memory',
+          '64M',
+          '--pids',
+          '50',
+          '--',
+          '/bin/sh',
+          '-c',
+          `sleep ${secs} & sleep ${secs}`,
+        ],
+        {
+          cwd: ROOT,
+          reject: false,
+        },
+      );
       const w = watchMonitors(() => cli.pid);
       await waitFor('the step', () => processesWith('sleep', secs).length === 2);
       cli.kill(signal);
@@ -132,7 +164,11 @@ describe('nothing is left behind', () => {
     const secs = uniqueSeconds();
     const before = snapshot();
     const w = watchMonitors(() => process.pid);
-    const running = run({ rootfs: root, argv: ['/bin/sh', '-c', `sleep ${secs} & sleep ${secs}`], limits: { pids: 50 } });
+    const running = run({
+      rootfs: root,
+      argv: ['/bin/sh', '-c', `sleep ${secs} & sleep ${secs}`],
+      limits: { pids: 50 },
+    });
     await waitFor('the step', () => processesWith('sleep', secs).length === 2);
     const [monitor] = [...w.pids];
     w.stop();

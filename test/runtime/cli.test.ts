@@ -15,8 +15,17 @@ beforeAll(() => {
 afterAll(() => removeDir(dir));
 
 describe('kiln run', () => {
-  it('exits with the command\'s exit code and passes its output through', async () => {
-    const r = await kiln(['run', root, '--hostname', 'cli-box', '--', '/bin/sh', '-c', 'hostname; echo oops >&2; exit 42']);
+  it("exits with the command's exit code and passes its output through", async () => {
+    const r = await kiln([
+      'run',
+      root,
+      '--hostname',
+      'cli-box',
+      '--',
+      '/bin/sh',
+      '-c',
+      'hostname; echo oops >&2; exit 42',
+    ]);
     expect(r.exitCode).toBe(42);
     expect(r.stdout).toBe('cli-box');
     expect(r.stderr).toBe('oops');
@@ -31,7 +40,10 @@ describe('kiln run', () => {
 
   it('passes the step no file descriptor but stdin, stdout and stderr, even ones kiln inherited', async () => {
     // fds 3 and 4 reach the kiln process without close-on-exec.
-    const r = await execa('node', [KILN_BIN, 'run', root, '--', 'ls', '/proc/self/fd'], { reject: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const r = await execa('node', [KILN_BIN, 'run', root, '--', 'ls', '/proc/self/fd'], {
+      reject: false,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
     // 3 is the directory ls itself is reading.
     expect(r.stdout).toBe('0\n1\n2\n3');
   });
@@ -41,8 +53,20 @@ describe('kiln run', () => {
     mkdirSync(src);
     writeFileSync(path.join(src, 'in'), 'hello\n');
     const r = await kiln([
-      'run', root, '--bind', `${src}:/mnt/ro`, '--bind', `${src}:/mnt/rw:rw`, '--env', 'GREETING=hi', '--cwd', '/mnt/rw', '--',
-      '/bin/sh', '-c', 'cat /mnt/ro/in; touch /mnt/ro/x 2>/dev/null || echo ro; echo "$GREETING" > out; pwd',
+      'run',
+      root,
+      '--bind',
+      `${src}:/mnt/ro`,
+      '--bind',
+      `${src}:/mnt/rw:rw`,
+      '--env',
+      'GREETING=hi',
+      '--cwd',
+      '/mnt/rw',
+      '--',
+      '/bin/sh',
+      '-c',
+      'cat /mnt/ro/in; touch /mnt/ro/x 2>/dev/null || echo ro; echo "$GREETING" > out; pwd',
     ]);
     expect(r.stdout).toBe('hello\nro\n/mnt/rw');
     expect(readFileSync(path.join(src, 'out'), 'utf8')).toBe('hi\n');
@@ -52,7 +76,16 @@ describe('kiln run', () => {
     const t = await kiln(['run', root, '--timeout', '0.5', '--', 'sleep', '30']);
     expect(t.exitCode).toBe(124);
     expect(t.stderr).toContain('timed out after 0.5s');
-    const m = await kiln(['run', root, '--memory', '24M', '--', '/bin/sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a)']);
+    const m = await kiln([
+      'run',
+      root,
+      '--memory',
+      '24M',
+      '--',
+      '/bin/sh',
+      '-c',
+      'x=$(head -c 100000000 /dev/zero | tr "\\0" a)',
+    ]);
     expect(m.exitCode).toBe(137);
     expect(m.stderr).toContain('out of memory');
   });

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunResult, RunSpec } from '../../src/runtime/types.js';
@@ -27,7 +36,8 @@ export function makeBusyboxRoot(dir: string): string {
   }
   // Mount points, as every real image has them (a user-namespace root
   // could not create them in a root-owned tree).
-  for (const d of ['etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'mnt']) mkdirSync(path.join(root, d), { recursive: true });
+  for (const d of ['etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'mnt'])
+    mkdirSync(path.join(root, d), { recursive: true });
   writeFileSync(path.join(root, 'etc/resolv.conf'), '# image resolv.conf\n');
   return root;
 }

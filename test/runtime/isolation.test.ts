@@ -21,14 +21,17 @@ afterAll(() => removeDir(dir));
 const sh = (script: string) => ['/bin/sh', '-c', script];
 
 describe('inside the container', () => {
-  it('pid 1 is kiln\'s reaping init and the step is its child', async () => {
+  it("pid 1 is kiln's reaping init and the step is its child", async () => {
     const r = await run({ rootfs: root, argv: sh('cat /proc/1/comm; echo $$; cat /proc/$$/status | grep PPid') });
     expect(r.stdout.split('\n')).toEqual(['kiln-init', '2', 'PPid:\t1', '']);
     expect(r.end).toEqual({ kind: 'exited', exitCode: 0 });
   });
 
   it('reaps orphans: a daemonised grandchild does not stay a zombie', async () => {
-    const r = await run({ rootfs: root, argv: sh('(sleep 0.2 &) ; sleep 0.5; ps -o stat,comm | grep -c "^Z" || true') });
+    const r = await run({
+      rootfs: root,
+      argv: sh('(sleep 0.2 &) ; sleep 0.5; ps -o stat,comm | grep -c "^Z" || true'),
+    });
     expect(r.stdout.trim()).toBe('0');
   });
 
@@ -73,7 +76,9 @@ describe('inside the container', () => {
   it('sees /sys and /proc/sys read-only, even as root', async () => {
     const r = await run({
       rootfs: root,
-      argv: sh('grep -E " /sys | /proc/sys " /proc/self/mountinfo | cut -d" " -f5,6; echo 1 > /sys/kernel/profiling 2>&1 || echo sys-denied; echo x > /proc/sys/kernel/domainname || echo procsys-denied'),
+      argv: sh(
+        'grep -E " /sys | /proc/sys " /proc/self/mountinfo | cut -d" " -f5,6; echo 1 > /sys/kernel/profiling 2>&1 || echo sys-denied; echo x > /proc/sys/kernel/domainname || echo procsys-denied',
+      ),
     });
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain('sys-denied');
@@ -87,8 +92,14 @@ describe('inside the container', () => {
   });
 
   it('with --network host shares the host interfaces and binds the host resolv.conf read-only', async () => {
-    const r = await run({ rootfs: root, network: 'host', argv: sh('ls /sys/class/net; cat /etc/resolv.conf; echo x >> /etc/resolv.conf || echo ro') });
-    expect(r.stdout.split('\n').filter((l) => readdirSync('/sys/class/net').includes(l)).length).toBe(readdirSync('/sys/class/net').length);
+    const r = await run({
+      rootfs: root,
+      network: 'host',
+      argv: sh('ls /sys/class/net; cat /etc/resolv.conf; echo x >> /etc/resolv.conf || echo ro'),
+    });
+    expect(r.stdout.split('\n').filter((l) => readdirSync('/sys/class/net').includes(l)).length).toBe(
+      readdirSync('/sys/class/net').length,
+    );
     expect(r.stdout).toContain(readFileSync('/etc/resolv.conf', 'utf8'));
     expect(r.stdout.trim().endsWith('ro')).toBe(true);
     expect(readFileSync(path.join(root, 'etc/resolv.conf'), 'utf8')).toBe('# image resolv.conf\n');
@@ -97,11 +108,27 @@ describe('inside the container', () => {
   it('has a minimal /dev, a private /dev/pts, and tmpfs on /dev/shm, /run and /tmp', async () => {
     const r = await run({
       rootfs: root,
-      argv: sh('ls /dev | tr "\\n" " "; echo; head -c 4 /dev/zero | wc -c; echo hi > /dev/null && echo null-ok; ls /dev/pts; grep -E " /(dev/shm|run|tmp|dev/pts) " /proc/self/mountinfo | cut -d" " -f5,9'),
+      argv: sh(
+        'ls /dev | tr "\\n" " "; echo; head -c 4 /dev/zero | wc -c; echo hi > /dev/null && echo null-ok; ls /dev/pts; grep -E " /(dev/shm|run|tmp|dev/pts) " /proc/self/mountinfo | cut -d" " -f5,9',
+      ),
     });
     const [devList, zeroes, nullOk, ptmx, ...mounts] = r.stdout.trim().split('\n');
     expect(devList?.trim().split(' ').sort()).toEqual(
-      ['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'].sort(),
+      [
+        'fd',
+        'full',
+        'null',
+        'ptmx',
+        'pts',
+        'random',
+        'shm',
+        'stderr',
+        'stdin',
+        'stdout',
+        'tty',
+        'urandom',
+        'zero',
+      ].sort(),
     );
     expect(zeroes).toBe('4');
     expect(nullOk).toBe('null-ok');
@@ -111,7 +138,12 @@ describe('inside the container', () => {
   });
 
   it('gets only the environment the spec passes, in the requested working directory', async () => {
-    const r = await run({ rootfs: root, env: { PATH: '/bin', ONLY: 'this' }, cwd: '/usr', argv: sh('env | sort; pwd') });
+    const r = await run({
+      rootfs: root,
+      env: { PATH: '/bin', ONLY: 'this' },
+      cwd: '/usr',
+      argv: sh('env | sort; pwd'),
+    });
     expect(r.stdout).toBe('ONLY=this\nPATH=/bin\nPWD=/usr\nSHLVL=1\n/usr\n');
   });
 
@@ -147,7 +179,12 @@ describe('inside the container', () => {
   });
 
   it('runs with no_new_privs and without sys_admin, sys_ptrace or sys_module in the bounding set', async () => {
-    const r = await run({ rootfs: root, argv: sh('grep -E "NoNewPrivs|CapBnd" /proc/self/status; mkdir /tmp/m; mount -t tmpfs x /tmp/m 2>/dev/null || echo mount-denied') });
+    const r = await run({
+      rootfs: root,
+      argv: sh(
+        'grep -E "NoNewPrivs|CapBnd" /proc/self/status; mkdir /tmp/m; mount -t tmpfs x /tmp/m 2>/dev/null || echo mount-denied',
+      ),
+    });
     const bnd = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(r.stdout)?.[1] ?? '0'}`);
     expect(r.stdout).toMatch(/NoNewPrivs:\s+1/);
     // sys_admin, sys_ptrace, sys_module and mknod are gone; chown, dac_override, fowner, setgid, setuid, setfcap stay.
@@ -157,7 +194,11 @@ describe('inside the container', () => {
   });
 
   it('keeps a capability the spec asks for', async () => {
-    const r = await run({ rootfs: root, capabilities: ['sys_admin'], argv: sh('mkdir /tmp/m; mount -t tmpfs x /tmp/m && echo mounted') });
+    const r = await run({
+      rootfs: root,
+      capabilities: ['sys_admin'],
+      argv: sh('mkdir /tmp/m; mount -t tmpfs x /tmp/m && echo mounted'),
+    });
     expect(r.stdout).toBe('mounted\n');
   });
 
@@ -165,7 +206,9 @@ describe('inside the container', () => {
     const r = await run({
       rootfs: root,
       capabilities: ['mknod'],
-      argv: sh('mknod /dev/null2 c 1 3 && echo x > /dev/null2 && echo null-ok; mknod /dev/mem c 1 1 && echo made-mem; head -c1 /dev/mem 2>/dev/null || echo mem-denied'),
+      argv: sh(
+        'mknod /dev/null2 c 1 3 && echo x > /dev/null2 && echo null-ok; mknod /dev/mem c 1 1 && echo made-mem; head -c1 /dev/mem 2>/dev/null || echo mem-denied',
+      ),
     });
     expect(r.stdout).toBe('null-ok\nmade-mem\nmem-denied\n');
   });
@@ -178,7 +221,10 @@ describe('inside the container', () => {
     writeFileSync(path.join(ro, 'in'), 'from host\n');
     const r = await run({
       rootfs: root,
-      binds: [{ source: ro, target: '/mnt/ro' }, { source: rw, target: '/mnt/rw', readWrite: true }],
+      binds: [
+        { source: ro, target: '/mnt/ro' },
+        { source: rw, target: '/mnt/rw', readWrite: true },
+      ],
       argv: sh('cat /mnt/ro/in; touch /mnt/ro/x 2>/dev/null || echo ro-denied; echo made > /mnt/rw/out'),
     });
     expect(r.stdout).toBe('from host\nro-denied\n');
@@ -188,7 +234,11 @@ describe('inside the container', () => {
 
   it('on an overlay, writes go to the upper dir and the rootfs is untouched', async () => {
     const upper = path.join(dir, 'upper');
-    const r = await run({ rootfs: root, overlay: { upperDir: upper }, argv: sh('echo new > /created; rm /bin/cat; ls /bin/cat 2>/dev/null || echo gone') });
+    const r = await run({
+      rootfs: root,
+      overlay: { upperDir: upper },
+      argv: sh('echo new > /created; rm /bin/cat; ls /bin/cat 2>/dev/null || echo gone'),
+    });
     expect(r.stdout).toBe('gone\n');
     expect(readFileSync(path.join(upper, 'created'), 'utf8')).toBe('new\n');
     expect(existsSync(path.join(root, 'created'))).toBe(false);
@@ -200,8 +250,12 @@ describe('inside the container', () => {
 
 describe('spec mistakes', () => {
   it('rejects a missing rootfs, both argv and script, and a missing working directory with one clear line', async () => {
-    await expect(run({ rootfs: path.join(dir, 'nope'), argv: ['true'] })).rejects.toThrow(/rootfs .*nope: not a directory/);
+    await expect(run({ rootfs: path.join(dir, 'nope'), argv: ['true'] })).rejects.toThrow(
+      /rootfs .*nope: not a directory/,
+    );
     await expect(run({ rootfs: root, argv: ['true'], script: 'x' })).rejects.toThrow(/exactly one of argv/);
-    await expect(run({ rootfs: root, argv: ['true'], cwd: '/does/not/exist' })).rejects.toThrow(/chdir \/does\/not\/exist \(inside the container\): No such file/);
+    await expect(run({ rootfs: root, argv: ['true'], cwd: '/does/not/exist' })).rejects.toThrow(
+      /chdir \/does\/not\/exist \(inside the container\): No such file/,
+    );
   });
 });

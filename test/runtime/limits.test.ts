@@ -26,7 +26,11 @@ describe('resource limits', () => {
   });
 
   it('lets a step within --memory finish normally', async () => {
-    const r = await run({ rootfs: root, limits: { memoryBytes: 64 * 1024 * 1024 }, argv: sh('x=$(head -c 1000000 /dev/zero | tr "\\0" a); echo ${#x}') });
+    const r = await run({
+      rootfs: root,
+      limits: { memoryBytes: 64 * 1024 * 1024 },
+      argv: sh('x=$(head -c 1000000 /dev/zero | tr "\\0" a); echo ${#x}'),
+    });
     expect(r.end).toEqual({ kind: 'exited', exitCode: 0 });
     expect(r.stdout).toBe('1000000\n');
   });
@@ -56,14 +60,18 @@ describe('resource limits', () => {
   it('kills the whole tree on --timeout and reports a timeout', async () => {
     const secs = uniqueSeconds();
     const started = Date.now();
-    const r = await run({ rootfs: root, timeoutMs: 700, argv: sh(`sleep ${secs} & (sleep ${secs} &) ; sleep ${secs}`) });
+    const r = await run({
+      rootfs: root,
+      timeoutMs: 700,
+      argv: sh(`sleep ${secs} & (sleep ${secs} &) ; sleep ${secs}`),
+    });
     expect(r.end).toEqual({ kind: 'timeout' });
     expect(r.exitCode).toBe(124);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(processesWith('sleep', secs)).toEqual([]);
   });
 
-  it('applies --cpus as a CFS quota in the step\'s cgroup', async () => {
+  it("applies --cpus as a CFS quota in the step's cgroup", async () => {
     // One busy loop with 0.25 cpus for 1 s of wall time gets about 0.25 s of CPU.
     const r = await run({
       rootfs: root,

@@ -18,7 +18,13 @@ let dir: string;
 let root: string;
 let host: Record<string, string>;
 
-const parse = (out: string): Record<string, string> => Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+const parse = (out: string): Record<string, string> =>
+  Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 
 beforeAll(() => {
   dir = scratchDir();
@@ -54,7 +60,9 @@ describe('the seccomp deny list', () => {
   });
 
   it('holds for a step that asked for every capability', async () => {
-    const inside = parse((await run({ rootfs: root, argv: ['/usr/local/bin/syscalls'], capabilities: ['all'] })).stdout);
+    const inside = parse(
+      (await run({ rootfs: root, argv: ['/usr/local/bin/syscalls'], capabilities: ['all'] })).stdout,
+    );
     expect(inside.open_by_handle_at).toBe('EPERM');
     expect(inside.keyctl).toBe('ENOSYS');
   });

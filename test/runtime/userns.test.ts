@@ -21,15 +21,29 @@ afterAll(() => removeDir(dir));
 
 describe('a run in a user namespace', () => {
   it('is root inside, mapped to an unprivileged uid outside', async () => {
-    const r = await run({ rootfs: root, userns, argv: ['/bin/sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map'] });
-    expect(r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual(['0', '0', `0 ${BASE} 65536`, `0 ${BASE} 65536`, '']);
+    const r = await run({
+      rootfs: root,
+      userns,
+      argv: ['/bin/sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map'],
+    });
+    expect(r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual([
+      '0',
+      '0',
+      `0 ${BASE} 65536`,
+      `0 ${BASE} 65536`,
+      '',
+    ]);
   });
 
   it('creates files owned by the mapped uid and gid on the host', async () => {
     const r = await run({
       rootfs: root,
       userns,
-      argv: ['/bin/sh', '-c', 'touch /work/by-root && mkdir /work/dir && touch /work/by-user && chown 1000:1001 /work/by-user && echo ok'],
+      argv: [
+        '/bin/sh',
+        '-c',
+        'touch /work/by-root && mkdir /work/dir && touch /work/by-user && chown 1000:1001 /work/by-user && echo ok',
+      ],
     });
     expect(r.stdout).toBe('ok\n');
     const byRoot = statSync(path.join(root, 'work/by-root'));
@@ -40,7 +54,11 @@ describe('a run in a user namespace', () => {
   });
 
   it('cannot write what the host root owns, nor reach host files', async () => {
-    const r = await run({ rootfs: root, userns, argv: ['/bin/sh', '-c', 'touch /bin/new 2>/dev/null || echo denied; ls -ln /bin/busybox | cut -c1-40'] });
+    const r = await run({
+      rootfs: root,
+      userns,
+      argv: ['/bin/sh', '-c', 'touch /bin/new 2>/dev/null || echo denied; ls -ln /bin/busybox | cut -c1-40'],
+    });
     expect(r.stdout.split('\n')[0]).toBe('denied');
     // Host root is unmapped inside: it shows as the overflow uid.
     expect(r.stdout).toMatch(/65534\s+65534/);
@@ -51,7 +69,11 @@ describe('a run in a user namespace', () => {
       rootfs: root,
       userns,
       hostname: 'unpriv',
-      argv: ['/bin/sh', '-c', 'hostname; ls /proc | grep -cE "^[0-9]+$"; ls /sys/class/net; touch /sys/x 2>/dev/null || echo sys-ro'],
+      argv: [
+        '/bin/sh',
+        '-c',
+        'hostname; ls /proc | grep -cE "^[0-9]+$"; ls /sys/class/net; touch /sys/x 2>/dev/null || echo sys-ro',
+      ],
     });
     const [host, procs, ...rest] = r.stdout.trim().split('\n');
     expect(host).toBe('unpriv');
@@ -60,14 +82,21 @@ describe('a run in a user namespace', () => {
   });
 
   it('with the host network gets a read-only copy of the host /sys', async () => {
-    const r = await run({ rootfs: root, userns, network: 'host', argv: ['/bin/sh', '-c', 'ls /sys/class/net | grep -c .; touch /sys/x 2>/dev/null || echo sys-ro'] });
+    const r = await run({
+      rootfs: root,
+      userns,
+      network: 'host',
+      argv: ['/bin/sh', '-c', 'ls /sys/class/net | grep -c .; touch /sys/x 2>/dev/null || echo sys-ro'],
+    });
     expect(r.stdout.trim().split('\n')[1]).toBe('sys-ro');
   });
 
   it('refuses a rootfs the mapped uid cannot reach, naming the directory', async () => {
     chmodSync(dir, 0o700);
     try {
-      await expect(run({ rootfs: root, userns, argv: ['true'] })).rejects.toThrow(/does not let uid 100000 reach .*chmod o\+x/);
+      await expect(run({ rootfs: root, userns, argv: ['true'] })).rejects.toThrow(
+        /does not let uid 100000 reach .*chmod o\+x/,
+      );
     } finally {
       chmodSync(dir, 0o755);
     }
@@ -75,7 +104,12 @@ describe('a run in a user namespace', () => {
 
   it('runs on an overlay whose upper dir belongs to the mapped root', async () => {
     const upper = path.join(dir, 'userns-upper');
-    const r = await run({ rootfs: root, userns, overlay: { upperDir: upper }, argv: ['/bin/sh', '-c', 'echo x > /work/made && echo ok'] });
+    const r = await run({
+      rootfs: root,
+      userns,
+      overlay: { upperDir: upper },
+      argv: ['/bin/sh', '-c', 'echo x > /work/made && echo ok'],
+    });
     expect(r.stdout).toBe('ok\n');
     expect(statSync(path.join(upper, 'work/made')).uid).toBe(BASE);
     expect(() => statSync(path.join(root, 'work/made'))).toThrow();

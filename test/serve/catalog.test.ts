@@ -18,7 +18,16 @@ describe('web catalog', () => {
   function launch(opts: { javaScriptEnabled: boolean }): Promise<BrowserContext> {
     return chromium.launchPersistentContext(join(work, `chromium-profile-${profiles++}`), {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       ignoreHTTPSErrors: true,
       viewport: { width: 1280, height: 1400 },
       javaScriptEnabled: opts.javaScriptEnabled,
@@ -64,15 +73,25 @@ describe('web catalog', () => {
       expect(await kt.locator('code.incus-launch').textContent()).toBe('incus launch kiln:kilntest/1 kilntest-1');
       expect(await kt.locator('code.lxc-launch').textContent()).toBe('lxc launch kiln:kilntest/1 kilntest-1');
       expect(await kt.locator('.formats').textContent()).toBe('lxcsquashfsroot.tar.xzunprivileged');
-      expect(await kt.locator('ul.files a', { hasText: 'rootfs.squashfs' }).getAttribute('href')).toBe(`/images/kilntest/1/amd64/default/${s1}/rootfs.squashfs`);
+      expect(await kt.locator('ul.files a', { hasText: 'rootfs.squashfs' }).getAttribute('href')).toBe(
+        `/images/kilntest/1/amd64/default/${s1}/rootfs.squashfs`,
+      );
 
       const cloud = page.locator('article[data-product="kilntest:1:amd64:cloud"]');
-      expect(await cloud.locator('code.lxc-create').textContent()).toMatch(/ -d kilntest -r 1 -a amd64 --variant cloud$/);
-      expect(await cloud.locator('code.incus-launch').textContent()).toBe('incus launch kiln:kilntest/1/cloud kilntest-1');
+      expect(await cloud.locator('code.lxc-create').textContent()).toMatch(
+        / -d kilntest -r 1 -a amd64 --variant cloud$/,
+      );
+      expect(await cloud.locator('code.incus-launch').textContent()).toBe(
+        'incus launch kiln:kilntest/1/cloud kilntest-1',
+      );
       const alpha = page.locator('article[data-product="alpha:edge:amd64:default"]');
       expect(await alpha.locator('code.incus-launch').count()).toBe(0);
-      expect(await page.locator('code.incus-remote').textContent()).toBe(`incus remote add kiln https://127.0.0.1:${server.httpsPort} --protocol=simplestreams --public`);
-      expect(await page.locator('code.lxc-remote').textContent()).toBe(`lxc remote add kiln https://127.0.0.1:${server.httpsPort} --protocol=simplestreams --public`);
+      expect(await page.locator('code.incus-remote').textContent()).toBe(
+        `incus remote add kiln https://127.0.0.1:${server.httpsPort} --protocol=simplestreams --public`,
+      );
+      expect(await page.locator('code.lxc-remote').textContent()).toBe(
+        `lxc remote add kiln https://127.0.0.1:${server.httpsPort} --protocol=simplestreams --public`,
+      );
 
       await page.fill('#filter', 'cloud');
       expect(await page.locator('#count').textContent()).toBe('1 of 3 products');
@@ -85,7 +104,9 @@ describe('web catalog', () => {
       expect(await page.locator('article.product:visible').count()).toBe(3);
 
       // The link to a file with ':' in its path downloads it.
-      const res = await page.request.get(`https://127.0.0.1:${server.httpsPort}${await kt.locator('ul.files a', { hasText: 'SHA256SUMS' }).getAttribute('href')}`);
+      const res = await page.request.get(
+        `https://127.0.0.1:${server.httpsPort}${await kt.locator('ul.files a', { hasText: 'SHA256SUMS' }).getAttribute('href')}`,
+      );
       expect(res.status()).toBe(200);
 
       await mkdir('test-artifacts', { recursive: true });

@@ -14,11 +14,11 @@ function serve(args: string[]): Promise<{ child: ChildProcess; out: () => string
     const child = spawn('node', [kilnJs, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('Stop with')) resolve({ child, out: () => out });
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => reject(new Error(`kiln serve exited ${code}: ${err}`)));
   });
 }
@@ -53,11 +53,17 @@ describe('kiln serve (command line)', () => {
       const ca = join(tree, '.kiln/tls/ca.pem');
       const wgetrc = join(tree, '.kiln/wgetrc');
       expect(out()).toContain(`  CA:        ${ca}\n`);
-      expect(out()).toContain(`  WGETRC=${wgetrc} lxc-create -n NAME -t download -- --server 127.0.0.1:${port} -d kilntest -r 1 -a amd64\n`);
-      expect(out()).toContain(`SSL_CERT_FILE=${ca} lxc remote add kiln https://127.0.0.1:${port} --protocol=simplestreams --public`);
+      expect(out()).toContain(
+        `  WGETRC=${wgetrc} lxc-create -n NAME -t download -- --server 127.0.0.1:${port} -d kilntest -r 1 -a amd64\n`,
+      );
+      expect(out()).toContain(
+        `SSL_CERT_FILE=${ca} lxc remote add kiln https://127.0.0.1:${port} --protocol=simplestreams --public`,
+      );
       expect(out()).toMatch(/plain: +http:\/\/127\.0\.0\.1:\d+\//);
       expect(await readFile(wgetrc, 'utf8')).toBe(`ca_certificate = ${ca}\n`);
-      const index = execFileSync('wget', ['-q', '-O', '-', `https://127.0.0.1:${port}//meta/1.0/index-system`], { env: { ...process.env, WGETRC: wgetrc } }).toString();
+      const index = execFileSync('wget', ['-q', '-O', '-', `https://127.0.0.1:${port}//meta/1.0/index-system`], {
+        env: { ...process.env, WGETRC: wgetrc },
+      }).toString();
       expect(index).toBe(await readFile(join(tree, 'meta/1.0/index-system'), 'utf8'));
     } finally {
       expect(await stop(child, 'SIGTERM')).toBe(0);
@@ -84,13 +90,51 @@ describe('kiln serve (command line)', () => {
       const otherTree = join(other, 'tree');
       const b = await makeBuild(other, { serial: serial! });
       await publishBuild({ tree: otherTree, stagingDir: b.staging, record: b.record });
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(other, 'k.pem'), '-out', join(other, 'c.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-      const { child, out } = await serve([otherTree, '--listen', '127.0.0.1:0', '--cert', join(other, 'c.pem'), '--key', join(other, 'k.pem')]);
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(other, 'k.pem'),
+          '-out',
+          join(other, 'c.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
+      const { child, out } = await serve([
+        otherTree,
+        '--listen',
+        '127.0.0.1:0',
+        '--cert',
+        join(other, 'c.pem'),
+        '--key',
+        join(other, 'k.pem'),
+      ]);
       try {
         const port = /catalog: +https:\/\/127\.0\.0\.1:(\d+)\//.exec(out())![1];
         expect(out()).not.toContain('CA:');
-        expect(out()).toContain(`  lxc-create -n NAME -t download -- --server 127.0.0.1:${port} -d kilntest -r 1 -a amd64\n`);
-        const got = execFileSync('wget', ['-q', '-O', '-', `--ca-certificate=${join(other, 'c.pem')}`, `https://127.0.0.1:${port}/meta/1.0/index-system`]).toString();
+        expect(out()).toContain(
+          `  lxc-create -n NAME -t download -- --server 127.0.0.1:${port} -d kilntest -r 1 -a amd64\n`,
+        );
+        const got = execFileSync('wget', [
+          '-q',
+          '-O',
+          '-',
+          `--ca-certificate=${join(other, 'c.pem')}`,
+          `https://127.0.0.1:${port}/meta/1.0/index-system`,
+        ]).toString();
         expect(got).toContain('kilntest;1;amd64;default;');
       } finally {
         await stop(child, 'SIGTERM');
@@ -104,8 +148,12 @@ describe('kiln serve (command line)', () => {
   it('rejects a malformed --listen and a --cert without --key with one line saying what is allowed', () => {
     const bad = spawnSync('node', [kilnJs, 'serve', tree, '--listen', 'nonsense'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("kiln: --listen 'nonsense': expected HOST:PORT, [IPV6]:PORT or PORT (port 0 picks a free one)\n");
-    const half = spawnSync('node', [kilnJs, 'serve', tree, '--listen', '127.0.0.1:0', '--cert', 'x.pem'], { encoding: 'utf8' });
+    expect(bad.stderr).toBe(
+      "kiln: --listen 'nonsense': expected HOST:PORT, [IPV6]:PORT or PORT (port 0 picks a free one)\n",
+    );
+    const half = spawnSync('node', [kilnJs, 'serve', tree, '--listen', '127.0.0.1:0', '--cert', 'x.pem'], {
+      encoding: 'utf8',
+    });
     expect(half.status).toBe(1);
     expect(half.stderr).toMatch(/^kiln: --cert and --key go together/);
   });

@@ -51,7 +51,15 @@ describe('kiln serve against hostile requests', () => {
     ['backslashes', get('/images\\..\\..\\secret.txt'), 400],
     ['encoded backslash', get('/images/%5c..%5csecret.txt'), 400],
     ['an encoded NUL', get('/meta/1.0/index-system%00.json'), 400],
-    ['a raw NUL byte', Buffer.concat([Buffer.from('GET /meta/1.0/index-system'), Buffer.from([0]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]), 400],
+    [
+      'a raw NUL byte',
+      Buffer.concat([
+        Buffer.from('GET /meta/1.0/index-system'),
+        Buffer.from([0]),
+        Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ]),
+      400,
+    ],
     ['bad percent-encoding', get('/images/%zz'), 400],
     ['a very long path (5000 bytes)', get(`/${'a/'.repeat(2500)}`), 400],
     ['a huge path (40000 bytes)', get(`/${'b'.repeat(40000)}`), 400],

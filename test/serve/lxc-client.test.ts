@@ -28,7 +28,12 @@ describe('lxc-create -t download against kiln serve', () => {
     const b = await makeBuild(work, { serial: serial!, dist });
     await publishBuild({ tree, stagingDir: b.staging, record: b.record });
     server = await startServer({ tree, listen: { host: '127.0.0.1', port: 0 }, accessLog: join(work, 'access.log') });
-    prefixed = await startServer({ tree, listen: { host: '127.0.0.1', port: 0 }, prefix: '/mirror', accessLog: join(work, 'access-prefixed.log') });
+    prefixed = await startServer({
+      tree,
+      listen: { host: '127.0.0.1', port: 0 },
+      prefix: '/mirror',
+      accessLog: join(work, 'access-prefixed.log'),
+    });
     await writeFile(join(work, 'ct.conf'), 'lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n');
     await mkdir(join(work, 'lxc'));
   });
@@ -42,10 +47,32 @@ describe('lxc-create -t download against kiln serve', () => {
     const name = `kiln-t-${randomBytes(4).toString('hex')}`;
     const lxcpath = join(work, 'lxc');
     try {
-      const { stdout } = await run('lxc-create', ['-P', lxcpath, '-n', name, '-f', join(work, 'ct.conf'), '-t', 'download', '--', '--server', serverArg, '-d', dist, '-r', '1', '-a', 'amd64'], {
-        env: { ...process.env, WGETRC: server.wgetrcPath!, LXC_CACHE_PATH: join(work, `cache-${name}`) },
-        timeout: 120_000,
-      });
+      const { stdout } = await run(
+        'lxc-create',
+        [
+          '-P',
+          lxcpath,
+          '-n',
+          name,
+          '-f',
+          join(work, 'ct.conf'),
+          '-t',
+          'download',
+          '--',
+          '--server',
+          serverArg,
+          '-d',
+          dist,
+          '-r',
+          '1',
+          '-a',
+          'amd64',
+        ],
+        {
+          env: { ...process.env, WGETRC: server.wgetrcPath!, LXC_CACHE_PATH: join(work, `cache-${name}`) },
+          timeout: 120_000,
+        },
+      );
       const rootfs = join(lxcpath, name, 'rootfs');
       expect((await readFile(join(rootfs, 'etc/kiln-serial'), 'utf8')).trim()).toBe(serial);
       expect((await readFile(join(rootfs, 'etc/hostname'), 'utf8')).trim()).toBe(name);
@@ -60,7 +87,10 @@ describe('lxc-create -t download against kiln serve', () => {
     const { stdout } = await create(`127.0.0.1:${server.httpsPort}`);
     expect(stdout).toContain(`kiln test image ${dist} 1 (serial ${serial})`);
     const log = await readFile(join(work, 'access.log'), 'utf8');
-    const requests = log.trim().split('\n').map((l) => /"GET (\S+) HTTP\/1\.1" (\d+)/.exec(l)!.slice(1, 3).join(' '));
+    const requests = log
+      .trim()
+      .split('\n')
+      .map((l) => /"GET (\S+) HTTP\/1\.1" (\d+)/.exec(l)!.slice(1, 3).join(' '));
     expect(requests).toEqual([
       '//meta/1.0/index-system.7 200',
       `//images/${dist}/1/amd64/default/${serial}//rootfs.tar.xz 200`,

@@ -3,7 +3,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildRecord } from '../../src/build/record.js';
+import type { BuildRecord } from '../../src/pipeline/record.js';
 import { publishBuild } from '../../src/publish/index.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
 import { makeBuild, serials, tempDir } from '../publish/fixture.js';
@@ -26,7 +26,9 @@ describe('LXD client (lxc remote add --protocol=simplestreams) against kiln serv
     await publishBuild({ tree, stagingDir: a.staging, record: a.record });
     const b = await makeBuild(work, { serial: newer!, dist: 'kilnlxd', aliases: ['kilnlxd/edge'] });
     await publishBuild({ tree, stagingDir: b.staging, record: b.record });
-    record = JSON.parse(await readFile(join(tree, 'images/kilnlxd/1/amd64/default', newer!, 'build.json'), 'utf8')) as BuildRecord;
+    record = JSON.parse(
+      await readFile(join(tree, 'images/kilnlxd/1/amd64/default', newer!, 'build.json'), 'utf8'),
+    ) as BuildRecord;
     server = await startServer({ tree, listen: { host: '127.0.0.1', port: 0 } });
     await mkdir(join(work, 'lxdconf'));
     env = { ...process.env, LXD_CONF: join(work, 'lxdconf'), SSL_CERT_FILE: server.caPath!, HOME: work };
@@ -39,16 +41,25 @@ describe('LXD client (lxc remote add --protocol=simplestreams) against kiln serv
 
   it('lists every published build as images whose fingerprints are the ones kiln computed', async () => {
     const { stdout } = await lxd('image', 'list', 'T:', '--format', 'json');
-    const images = JSON.parse(stdout) as { fingerprint: string; aliases: { name: string }[]; properties: Record<string, string>; type: string }[];
+    const images = JSON.parse(stdout) as {
+      fingerprint: string;
+      aliases: { name: string }[];
+      properties: Record<string, string>;
+      type: string;
+    }[];
     const newest = images.filter((i) => i.properties.serial === record.serial);
-    expect(newest.map((i) => i.fingerprint).sort()).toEqual([record.fingerprints.combined_squashfs_sha256, record.fingerprints.combined_rootxz_sha256].sort());
+    expect(newest.map((i) => i.fingerprint).sort()).toEqual(
+      [record.fingerprints.combined_squashfs_sha256, record.fingerprints.combined_rootxz_sha256].sort(),
+    );
     expect(images).toHaveLength(4);
     const squash = newest.find((i) => i.fingerprint === record.fingerprints.combined_squashfs_sha256)!;
-    expect(squash.aliases.map((a) => a.name)).toEqual(expect.arrayContaining(['kilnlxd/edge', 'kilnlxd/1', 'kilnlxd/1/default', 'kilnlxd/1/amd64']));
+    expect(squash.aliases.map((a) => a.name)).toEqual(
+      expect.arrayContaining(['kilnlxd/edge', 'kilnlxd/1', 'kilnlxd/1/default', 'kilnlxd/1/amd64']),
+    );
     expect(squash.properties).toMatchObject({ os: 'Kilnlxd', release: '1', variant: 'default', serial: record.serial });
   });
 
-  it('shows the image behind an alias with kiln\'s squashfs fingerprint (lxc image info T:alias)', async () => {
+  it("shows the image behind an alias with kiln's squashfs fingerprint (lxc image info T:alias)", async () => {
     const { stdout } = await lxd('image', 'info', 'T:kilnlxd/1');
     expect(stdout).toContain(`Fingerprint: ${record.fingerprints.combined_squashfs_sha256}`);
     expect(stdout).toMatch(/serial: 20260301_07:43/);

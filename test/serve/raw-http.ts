@@ -13,7 +13,11 @@ export interface RawResponse {
  * `%2e`) and reads until the server closes. Requests should say
  * `Connection: close`.
  */
-export function rawRequest(port: number, request: string | Buffer, opts: { ca?: string; timeoutMs?: number } = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  request: string | Buffer,
+  opts: { ca?: string; timeoutMs?: number } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket: Socket = opts.ca
       ? tlsConnect({ host: '127.0.0.1', port, ca: opts.ca, servername: 'localhost' })
@@ -37,11 +41,18 @@ export function rawRequest(port: number, request: string | Buffer, opts: { ca?: 
         const i = l.indexOf(':');
         if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
       }
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body: split === -1 ? Buffer.alloc(0) : all.subarray(split + 4), raw: all.toString('latin1') });
+      resolve({
+        status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0),
+        headers,
+        body: split === -1 ? Buffer.alloc(0) : all.subarray(split + 4),
+        raw: all.toString('latin1'),
+      });
     });
   });
 }
 
 export function get(path: string, headers: Record<string, string> = {}, method = 'GET'): string {
-  return `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`;
+  return `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}Connection: close\r\n\r\n`;
 }

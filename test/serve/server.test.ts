@@ -15,14 +15,30 @@ interface Res {
   body: Buffer;
 }
 
-function fetchOver(scheme: 'http' | 'https', port: number, path: string, opts: { ca?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+function fetchOver(
+  scheme: 'http' | 'https',
+  port: number,
+  path: string,
+  opts: { ca?: string; method?: string; headers?: Record<string, string> } = {},
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const req = (scheme === 'https' ? httpsRequest : httpRequest)(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, servername: 'localhost', agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        ca: opts.ca,
+        servername: 'localhost',
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
       },
     );
     req.on('error', reject);
@@ -56,7 +72,8 @@ describe('kiln serve', () => {
   let ca: string;
   const [serial] = serials(1);
   const dir = `images/kilntest/1/amd64/default/${serial}`;
-  const https = (path: string, opts: { method?: string; headers?: Record<string, string> } = {}) => fetchOver('https', server.httpsPort, path, { ...opts, ca });
+  const https = (path: string, opts: { method?: string; headers?: Record<string, string> } = {}) =>
+    fetchOver('https', server.httpsPort, path, { ...opts, ca });
 
   beforeAll(async () => {
     work = await tempDir('server');
@@ -80,7 +97,12 @@ describe('kiln serve', () => {
 
   it('collapses // and accepts : and %3A in paths, without redirecting', async () => {
     const want = await readFile(join(tree, dir, 'SHA256SUMS'));
-    for (const path of [`/${dir}/SHA256SUMS`, `//${dir}//SHA256SUMS`, `//${dir.replace(':', '%3A')}//SHA256SUMS`, `/${dir.replace(':', '%3a')}/SHA256SUMS`]) {
+    for (const path of [
+      `/${dir}/SHA256SUMS`,
+      `//${dir}//SHA256SUMS`,
+      `//${dir.replace(':', '%3A')}//SHA256SUMS`,
+      `/${dir.replace(':', '%3a')}/SHA256SUMS`,
+    ]) {
       const res = await https(path);
       expect(res.status, path).toBe(200);
       expect(res.body.equals(want)).toBe(true);
@@ -94,7 +116,9 @@ describe('kiln serve', () => {
     const index = await readFile(join(tree, 'meta/1.0/index-system'));
     expect((await fetchOver('http', server.httpsPort, '/meta/1.0/index-system')).body.equals(index)).toBe(true);
     expect((await fetchOver('http', server.httpPort!, '/meta/1.0/index-system')).body.equals(index)).toBe(true);
-    expect((await fetchOver('https', server.httpPort!, '/meta/1.0/index-system', { ca })).body.equals(index)).toBe(true);
+    expect((await fetchOver('https', server.httpPort!, '/meta/1.0/index-system', { ca })).body.equals(index)).toBe(
+      true,
+    );
   });
 
   it('answers HEAD with the headers of GET and no body', async () => {
@@ -131,8 +155,17 @@ describe('kiln serve', () => {
     expect(first.headers['last-modified']).toBeTruthy();
     expect((await https('/streams/v1/images.json', { headers: { 'If-None-Match': etag } })).status).toBe(304);
     expect((await https('/streams/v1/images.json', { headers: { 'If-None-Match': '"other"' } })).status).toBe(200);
-    expect((await https('/streams/v1/images.json', { headers: { 'If-Modified-Since': first.headers['last-modified'] as string } })).status).toBe(304);
-    expect((await https('/streams/v1/images.json', { headers: { 'If-Modified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' } })).status).toBe(200);
+    expect(
+      (
+        await https('/streams/v1/images.json', {
+          headers: { 'If-Modified-Since': first.headers['last-modified'] as string },
+        })
+      ).status,
+    ).toBe(304);
+    expect(
+      (await https('/streams/v1/images.json', { headers: { 'If-Modified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' } }))
+        .status,
+    ).toBe(200);
   });
 
   it('labels content types and caching: JSON, text indexes, tarballs, squashfs, HTML catalog', async () => {
@@ -198,7 +231,12 @@ describe('kiln serve', () => {
     await new Promise((r) => setTimeout(r, 50));
     const log = await readFile(join(work, 'access.log'), 'utf8');
     const size = (await stat(join(tree, 'meta/1.0/index-user'))).size;
-    expect(log).toMatch(new RegExp(`^127\\.0\\.0\\.1 - - \\[[^\\]]+\\] "GET //meta/1.0/index-user HTTP/1.1" 200 ${size} "-" "lxc/5.0.2 compat:7" [0-9.]+ms https$`, 'm'));
+    expect(log).toMatch(
+      new RegExp(
+        `^127\\.0\\.0\\.1 - - \\[[^\\]]+\\] "GET //meta/1.0/index-user HTTP/1.1" 200 ${size} "-" "lxc/5.0.2 compat:7" [0-9.]+ms https$`,
+        'm',
+      ),
+    );
   });
 
   it('serves a directory listing for tree directories, hidden entries left out', async () => {
@@ -258,7 +296,9 @@ describe('kiln serve under a path prefix', () => {
         const page = (await rawRequest(server.httpsPort, get('/mirror/'))).body.toString();
         expect(page).toContain(`--server 127.0.0.1:${server.httpsPort}/mirror -d kilntest -r 1 -a amd64`);
         expect(page).toContain(`href="/mirror/images/kilntest/1/amd64/default/${serial}/rootfs.tar.xz"`);
-        expect(page).toContain(`lxc remote add kiln https://127.0.0.1:${server.httpsPort}/mirror --protocol=simplestreams --public`);
+        expect(page).toContain(
+          `lxc remote add kiln https://127.0.0.1:${server.httpsPort}/mirror --protocol=simplestreams --public`,
+        );
       } finally {
         await server.close();
       }

@@ -26,7 +26,13 @@ describe('finding the Debian mirror in the host apt configuration', () => {
     );
     const sources = await readAptSources(etc);
     expect(sources).toHaveLength(3);
-    expect(sources[1]).toMatchObject({ types: ['deb'], uris: ['http://mirror.example/debian'], suites: ['bookworm'], components: ['main', 'contrib'], signedBy: '/usr/share/keyrings/x.gpg' });
+    expect(sources[1]).toMatchObject({
+      types: ['deb'],
+      uris: ['http://mirror.example/debian'],
+      suites: ['bookworm'],
+      components: ['main', 'contrib'],
+      signedBy: '/usr/share/keyrings/x.gpg',
+    });
     expect(pickDebianMirror(sources, 'bookworm')).toBe('http://mirror.example/debian');
   });
 
@@ -53,18 +59,30 @@ describe('finding the Debian mirror in the host apt configuration', () => {
       ].join('\n'),
     );
     const sources = await readAptSources(etc);
-    expect(sources.map((s) => s.uris[0])).toEqual(['https://mirror.example/debian', 'https://mirror.example/debian-security']);
+    expect(sources.map((s) => s.uris[0])).toEqual([
+      'https://mirror.example/debian',
+      'https://mirror.example/debian-security',
+    ]);
     expect(pickDebianMirror(sources, 'trixie')).toBe('https://mirror.example/debian');
   });
 
   it('falls back to any plain Debian suite entry when the release is not listed', async () => {
-    await writeFile(path.join(etc, 'sources.list.d', 'a.list'), 'deb http://updates.example/debian bookworm-updates main\n');
-    await writeFile(path.join(etc, 'sources.list.d', 'b.list'), 'deb http://node.example/node nodistro main\ndeb http://mirror.example/debian bookworm main\n');
+    await writeFile(
+      path.join(etc, 'sources.list.d', 'a.list'),
+      'deb http://updates.example/debian bookworm-updates main\n',
+    );
+    await writeFile(
+      path.join(etc, 'sources.list.d', 'b.list'),
+      'deb http://node.example/node nodistro main\ndeb http://mirror.example/debian bookworm main\n',
+    );
     expect(pickDebianMirror(await readAptSources(etc), 'trixie')).toBe('http://mirror.example/debian');
   });
 
   it('ignores files that are not .list or .sources', async () => {
-    await writeFile(path.join(etc, 'sources.list.d', 'old.list.disabled'), 'deb http://mirror.example/debian bookworm main\n');
+    await writeFile(
+      path.join(etc, 'sources.list.d', 'old.list.disabled'),
+      'deb http://mirror.example/debian bookworm main\n',
+    );
     expect(pickDebianMirror(await readAptSources(etc), 'bookworm')).toBeUndefined();
   });
 });

@@ -21,7 +21,15 @@ export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
     pack.on('error', reject);
   });
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(1_600_000_000_000), uid: 0, gid: 0 };
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      linkname: e.linkname,
+      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(1_600_000_000_000),
+      uid: 0,
+      gid: 0,
+    };
     if (e.content === undefined) pack.entry(header);
     else pack.entry(header, Buffer.from(e.content));
   }
@@ -32,8 +40,14 @@ export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
 
 /** GNU tar of a directory, the way upstream rootfs tarballs are made. */
 export function gnuTar(dir: string, out: string, compress?: 'gzip' | 'xz' | 'zstd' | 'bzip2'): void {
-  const tarball = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-cpf', '-', '-C', dir, '.'], { maxBuffer: 1 << 30 });
-  const data = compress ? execFileSync(compress, compress === 'zstd' ? ['-q', '-c'] : ['-c'], { input: tarball, maxBuffer: 1 << 30 }) : tarball;
+  const tarball = execFileSync(
+    'tar',
+    ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-cpf', '-', '-C', dir, '.'],
+    { maxBuffer: 1 << 30 },
+  );
+  const data = compress
+    ? execFileSync(compress, compress === 'zstd' ? ['-q', '-c'] : ['-c'], { input: tarball, maxBuffer: 1 << 30 })
+    : tarball;
   writeFileSync(out, data);
 }
 
@@ -44,7 +58,11 @@ export function makeZip(dir: string, out: string): void {
 
 /** A squashfs image of a directory; tar2sqfs keeps hardlinks and xattrs (gensquashfs --pack-dir does not keep hardlinks). */
 export function makeSquashfs(dir: string, out: string): void {
-  const tarball = execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-cpf', '-', '-C', dir, '.'], { maxBuffer: 1 << 30 });
+  const tarball = execFileSync(
+    'tar',
+    ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-cpf', '-', '-C', dir, '.'],
+    { maxBuffer: 1 << 30 },
+  );
   execFileSync('tar2sqfs', ['-q', '-f', out], { input: tarball, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 

@@ -17,8 +17,16 @@ async function argsFor(
 ): Promise<string[]> {
   // A test may ask for several command lines: each context is removed before the next.
   await ctx?.cleanup();
-  ctx = await makeContext({ downloader: tool, ...source }, { release: 'bookworm', architecture: 'x86_64', ...(opts.early ? { early: opts.early } : {}) });
-  return bootstrapArgs(tool, ctx, { suite: 'bookworm', mirror: MIRROR, keyringFile: opts.keyringFile, hooks: opts.hooks }).map((a) => a.replace(ctx!.rootfs, 'ROOT'));
+  ctx = await makeContext(
+    { downloader: tool, ...source },
+    { release: 'bookworm', architecture: 'x86_64', ...(opts.early ? { early: opts.early } : {}) },
+  );
+  return bootstrapArgs(tool, ctx, {
+    suite: 'bookworm',
+    mirror: MIRROR,
+    keyringFile: opts.keyringFile,
+    hooks: opts.hooks,
+  }).map((a) => a.replace(ctx!.rootfs, 'ROOT'));
 }
 
 const full = { variant: 'minbase', components: ['main', 'contrib'], skip_verification: true };
@@ -31,28 +39,60 @@ describe('the command line of the Debian bootstrappers', () => {
 
   it('debootstrap: variant, components, early sets as --include/--exclude, and --no-check-gpg for skip_verification', async () => {
     expect(await argsFor('debootstrap', full, { early })).toEqual([
-      '--variant=minbase', '--arch=amd64', '--components=main,contrib', '--include=a,b', '--exclude=c,d', '--no-check-gpg',
-      'bookworm', 'ROOT', MIRROR,
+      '--variant=minbase',
+      '--arch=amd64',
+      '--components=main,contrib',
+      '--include=a,b',
+      '--exclude=c,d',
+      '--no-check-gpg',
+      'bookworm',
+      'ROOT',
+      MIRROR,
     ]);
   });
 
   it('a keyring from source.keys wins over skip_verification', async () => {
-    expect(await argsFor('debootstrap', { skip_verification: true }, { keyringFile: '/k.gpg' })).toEqual(['--arch=amd64', '--keyring=/k.gpg', 'bookworm', 'ROOT', MIRROR]);
+    expect(await argsFor('debootstrap', { skip_verification: true }, { keyringFile: '/k.gpg' })).toEqual([
+      '--arch=amd64',
+      '--keyring=/k.gpg',
+      'bookworm',
+      'ROOT',
+      MIRROR,
+    ]);
     expect(await argsFor('mmdebstrap', { skip_verification: true }, { keyringFile: '/k.gpg' })).toEqual([
-      '--mode=root', '--architectures=amd64', '--components=main', '--keyring=/k.gpg', 'bookworm', 'ROOT', MIRROR,
+      '--mode=root',
+      '--architectures=amd64',
+      '--components=main',
+      '--keyring=/k.gpg',
+      'bookworm',
+      'ROOT',
+      MIRROR,
     ]);
   });
 
   it('mmdebstrap: root mode and the main component even when the definition names none', async () => {
-    expect(await argsFor('mmdebstrap', {})).toEqual(['--mode=root', '--architectures=amd64', '--components=main', 'bookworm', 'ROOT', MIRROR]);
+    expect(await argsFor('mmdebstrap', {})).toEqual([
+      '--mode=root',
+      '--architectures=amd64',
+      '--components=main',
+      'bookworm',
+      'ROOT',
+      MIRROR,
+    ]);
   });
 
-  it('mmdebstrap: purges the early remove set in a hook, before the caller\'s hooks, and trusts the mirror through its sources line', async () => {
+  it("mmdebstrap: purges the early remove set in a hook, before the caller's hooks, and trusts the mirror through its sources line", async () => {
     expect(await argsFor('mmdebstrap', full, { early, hooks: ['--customize-hook=true'] })).toEqual([
-      '--mode=root', '--variant=minbase', '--architectures=amd64', '--components=main,contrib', '--include=a,b',
+      '--mode=root',
+      '--variant=minbase',
+      '--architectures=amd64',
+      '--components=main,contrib',
+      '--include=a,b',
       '--customize-hook=chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get -y purge --allow-remove-essential c d',
       '--customize-hook=true',
-      'bookworm', 'ROOT', `deb [trusted=yes] ${MIRROR} bookworm main contrib`,
+      'bookworm',
+      'ROOT',
+      `deb [trusted=yes] ${MIRROR} bookworm main contrib`,
     ]);
   });
 });

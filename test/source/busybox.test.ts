@@ -91,12 +91,22 @@ describe('busybox downloader with a url', () => {
       const tarball = (await execa('tar', ['-cjf', '-', '-C', tmp, 'busybox-9.9.9'], { encoding: 'buffer' })).stdout;
       server.set('/busybox/busybox-9.9.9.tar.bz2', Buffer.from(tarball));
       const digest = createHash('sha256').update(tarball).digest('hex');
-      ctx = await makeContext({ downloader: 'busybox', url: server.url('/busybox'), checksum: `sha256:${digest}` }, { release: '9.9.9' });
+      ctx = await makeContext(
+        { downloader: 'busybox', url: server.url('/busybox'), checksum: `sha256:${digest}` },
+        { release: '9.9.9' },
+      );
       const record = await fetchSource(ctx);
       expect(record).toEqual({
         downloader: 'busybox',
         resolved: { busybox_version: '9.9.9-fake', built_from: server.url('/busybox/busybox-9.9.9.tar.bz2') },
-        inputs: [{ url: server.url('/busybox/busybox-9.9.9.tar.bz2'), sha256: digest, size: tarball.length, verifiedBy: 'checksum:sha256' }],
+        inputs: [
+          {
+            url: server.url('/busybox/busybox-9.9.9.tar.bz2'),
+            sha256: digest,
+            size: tarball.length,
+            verifiedBy: 'checksum:sha256',
+          },
+        ],
       });
       expect(await isStaticElf(path.join(ctx.rootfs, 'bin/busybox'))).toBe(true);
       expect(await readlink(path.join(ctx.rootfs, 'sbin/init'))).toBe('../bin/busybox');

@@ -16,7 +16,12 @@ export interface TestContext extends SourceContext {
 /** A fresh SourceContext in its own temp directory, as the build would hand it over. */
 export async function makeContext(
   source: SourceSection,
-  opts: { release?: string; architecture?: string; early?: { install: string[]; remove: string[] }; cacheDir?: string } = {},
+  opts: {
+    release?: string;
+    architecture?: string;
+    early?: { install: string[]; remove: string[] };
+    cacheDir?: string;
+  } = {},
 ): Promise<TestContext> {
   const base = await mkdtemp(path.join(os.tmpdir(), 'kiln-source-test-'));
   const rootfs = path.join(base, 'rootfs');
@@ -44,7 +49,13 @@ export async function makeContext(
   const sink = new MemorySink();
   return {
     definition,
-    step: { kind: 'source', name: 'source', downloader: source.downloader, source, early: opts.early ?? { install: [], remove: [] } },
+    step: {
+      kind: 'source',
+      name: 'source',
+      downloader: source.downloader,
+      source,
+      early: opts.early ?? { install: [], remove: [] },
+    },
     rootfs,
     cacheDir,
     workDir,

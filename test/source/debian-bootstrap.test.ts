@@ -21,7 +21,11 @@ function hostArchiveFingerprints(): string[] {
   const home = mkdtempSync(path.join(os.tmpdir(), 'kiln-gpg-list-'));
   let out: string;
   try {
-    out = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', '/usr/share/keyrings/debian-archive-keyring.gpg'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(
+      'gpg',
+      ['--homedir', home, '--batch', '--with-colons', '--show-keys', '/usr/share/keyrings/debian-archive-keyring.gpg'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -63,7 +67,10 @@ for (const tool of ['debootstrap', 'mmdebstrap'] as const) {
       expect(expectedMirror).toMatch(/^https?:\/\//);
       expect(record.resolved).toMatchObject({ suite: 'bookworm', mirror: expectedMirror, variant: 'minbase' });
       expect(ctx.sink.events).toContainEqual(
-        expect.objectContaining({ type: 'log', message: expect.stringContaining(`using the mirror ${expectedMirror} from /etc/apt/`) }),
+        expect.objectContaining({
+          type: 'log',
+          message: expect.stringContaining(`using the mirror ${expectedMirror} from /etc/apt/`),
+        }),
       );
     });
 
@@ -72,13 +79,19 @@ for (const tool of ['debootstrap', 'mmdebstrap'] as const) {
       expect(record.inputs).toHaveLength(1);
       expect(record.inputs[0]!.url).toBe(`${expectedMirror!.replace(/\/+$/, '')}/dists/bookworm/InRelease`);
       expect(record.inputs[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(record.inputs[0]!.verifiedBy).toMatch(tool === 'mmdebstrap' ? /^gpg:[0-9A-F]{40}/ : /^debootstrap-release$/);
+      expect(record.inputs[0]!.verifiedBy).toMatch(
+        tool === 'mmdebstrap' ? /^gpg:[0-9A-F]{40}/ : /^debootstrap-release$/,
+      );
     });
 
     it('gives a working bookworm root with the early packages installed', async () => {
       expect(await readFile(`${ctx.rootfs}/etc/debian_version`, 'utf8')).toMatch(/^12\./);
       expect((await stat(`${ctx.rootfs}/usr/bin/less`)).isFile()).toBe(true);
-      const out = execFileSync('chroot', [ctx.rootfs, 'dpkg-query', '-W', '-f', '${Package}\n', 'apt', 'less', 'dpkg'], { encoding: 'utf8' });
+      const out = execFileSync(
+        'chroot',
+        [ctx.rootfs, 'dpkg-query', '-W', '-f', '${Package}\n', 'apt', 'less', 'dpkg'],
+        { encoding: 'utf8' },
+      );
       expect(out.trim().split('\n').sort()).toEqual(['apt', 'dpkg', 'less']);
     });
 

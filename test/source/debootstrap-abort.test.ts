@@ -27,7 +27,10 @@ describe('debootstrap interrupted while configuring packages', () => {
   beforeAll(async () => {
     key = makeTestKey('Abort Ubuntu');
     server = await startMirror((await ubuntuArchive(key, { codenames: ['noble'] })).tree);
-    ctx = await downloaderContext({ downloader: 'debootstrap', url: server.url('/ubuntu/'), same_as: 'gutsy', keys: [key.armored] }, { release: 'noble' });
+    ctx = await downloaderContext(
+      { downloader: 'debootstrap', url: server.url('/ubuntu/'), same_as: 'gutsy', keys: [key.armored] },
+      { release: 'noble' },
+    );
   }, 300_000);
   afterAll(async () => {
     await ctx?.cleanup();

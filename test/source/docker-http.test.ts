@@ -48,17 +48,35 @@ async function pushImage(repo: string, arch: string, mediaType: string): Promise
       { name: 'arch', content: `${arch}\n` },
     ]),
   });
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   const oci = mediaType === OCI_MANIFEST;
   const layers = [
-    { mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: await reg.pushBlob(repo, base), size: base.length },
-    { mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+zstd' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: await reg.pushBlob(repo, top), size: top.length },
+    {
+      mediaType: oci
+        ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+        : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      digest: await reg.pushBlob(repo, base),
+      size: base.length,
+    },
+    {
+      mediaType: oci
+        ? 'application/vnd.oci.image.layer.v1.tar+zstd'
+        : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      digest: await reg.pushBlob(repo, top),
+      size: top.length,
+    },
   ];
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType,
-      config: { mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json', digest: await reg.pushBlob(repo, config), size: config.length },
+      config: {
+        mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
+        digest: await reg.pushBlob(repo, config),
+        size: config.length,
+      },
       layers,
     }),
   );
@@ -71,10 +89,19 @@ beforeAll(async () => {
   digests.single = await reg.pushManifest('kiln/single', 'v1', single.mediaType, single.manifest);
 
   const entries = [];
-  for (const [arch, variant] of [['amd64', undefined], ['arm64', 'v8'], ['arm', 'v7']] as const) {
+  for (const [arch, variant] of [
+    ['amd64', undefined],
+    ['arm64', 'v8'],
+    ['arm', 'v7'],
+  ] as const) {
     const img = await pushImage('kiln/multi', arch, OCI_MANIFEST);
     const digest = await reg.pushManifest('kiln/multi', sha(img.manifest), img.mediaType, img.manifest);
-    entries.push({ mediaType: img.mediaType, digest, size: img.manifest.length, platform: { architecture: arch, os: 'linux', ...(variant ? { variant } : {}) } });
+    entries.push({
+      mediaType: img.mediaType,
+      digest,
+      size: img.manifest.length,
+      platform: { architecture: arch, os: 'linux', ...(variant ? { variant } : {}) },
+    });
   }
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries }));
   digests.multi = await reg.pushManifest('kiln/multi', 'latest', OCI_INDEX, index);
@@ -135,14 +162,18 @@ describe('docker-http against a local docker-registry with token auth', () => {
 
   it('names the offered platforms when the index lacks the wanted one', async () => {
     const ctx = await pull({ url: `http://${reg.host}/kiln/multi@${digests.multi}` }, 'riscv64');
-    await expect(fetchSource(ctx)).rejects.toThrow(new SourceError(
-      `http://${reg.host}/kiln/multi@${digests.multi}: no image for linux/riscv64 (image.architecture riscv64); the index offers amd64, arm64/v8, arm/v7`,
-    ));
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      new SourceError(
+        `http://${reg.host}/kiln/multi@${digests.multi}: no image for linux/riscv64 (image.architecture riscv64); the index offers amd64, arm64/v8, arm/v7`,
+      ),
+    );
   });
 
   it('refuses a single-arch image for another architecture', async () => {
     const ctx = await pull({ url: `http://${reg.host}/kiln/single:v1`, checksum: digests.single }, 'aarch64');
-    await expect(fetchSource(ctx)).rejects.toThrow(/the image is for linux\/amd64, but image\.architecture aarch64 needs arm64/);
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      /the image is for linux\/amd64, but image\.architecture aarch64 needs arm64/,
+    );
     expect(await readdir(ctx.rootfs)).toEqual([]);
   });
 

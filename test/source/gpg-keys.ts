@@ -15,11 +15,21 @@ export interface TestKey {
 export function makeTestKey(name: string): TestKey {
   const home = mkdtempSync(path.join(os.tmpdir(), 'kiln-testkey-'));
   const g = (args: string[], input?: Buffer | string): Buffer =>
-    execFileSync('gpg', ['--homedir', home, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-      input,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-  g(['--quick-gen-key', `${name} <${name.toLowerCase().replace(/\W+/g, '')}@kiln.invalid>`, 'ed25519', 'sign', 'never']);
+    execFileSync(
+      'gpg',
+      ['--homedir', home, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+      {
+        input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+  g([
+    '--quick-gen-key',
+    `${name} <${name.toLowerCase().replace(/\W+/g, '')}@kiln.invalid>`,
+    'ed25519',
+    'sign',
+    'never',
+  ]);
   const fpr = g(['--with-colons', '--fingerprint', '--list-keys'])
     .toString()
     .split('\n')

@@ -10,7 +10,8 @@ import type { FixtureServer } from '../fixtures/http-server.js';
 import { downloaderContext, type DownloaderRun } from '../downloaders/context.js';
 import { MirrorTree, sha256, startMirror } from '../downloaders/fixtures.js';
 
-const release = (suite: string, n = 1): string => `Origin: Debian\nSuite: ${suite}\nCodename: ${suite}\nDate: Wed, 15 Jan 2025 10:3${n}:00 UTC\n`;
+const release = (suite: string, n = 1): string =>
+  `Origin: Debian\nSuite: ${suite}\nCodename: ${suite}\nDate: Wed, 15 Jan 2025 10:3${n}:00 UTC\n`;
 
 describe('the Debian probe (change-aware catalog runs)', () => {
   let server: FixtureServer;
@@ -44,13 +45,20 @@ describe('the Debian probe (change-aware catalog runs)', () => {
     server.set('/debian-security/dists/bookworm-security/InRelease', release('bookworm-security', 2));
     const after = await probe();
     expect(after).not.toEqual(before);
-    expect(after?.parts[server.url('/debian/dists/bookworm/InRelease')]).toBe(before?.parts[server.url('/debian/dists/bookworm/InRelease')]);
+    expect(after?.parts[server.url('/debian/dists/bookworm/InRelease')]).toBe(
+      before?.parts[server.url('/debian/dists/bookworm/InRelease')],
+    );
   });
 
   it('still fails on a bootstrapped suite the mirror does not have, naming it', async () => {
-    const other = await downloaderContext({ downloader: 'debootstrap', url: server.url('/debian/') }, { release: 'trixie' });
+    const other = await downloaderContext(
+      { downloader: 'debootstrap', url: server.url('/debian/') },
+      { release: 'trixie' },
+    );
     try {
-      await expect(debootstrap.probe!(other)).rejects.toThrow(`${server.url('/debian/dists/trixie')}: neither InRelease nor Release exists`);
+      await expect(debootstrap.probe!(other)).rejects.toThrow(
+        `${server.url('/debian/dists/trixie')}: neither InRelease nor Release exists`,
+      );
     } finally {
       await other.cleanup();
     }

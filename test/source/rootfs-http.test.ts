@@ -78,10 +78,20 @@ describe('rootfs-http with signed sums files', () => {
     expect(record).toEqual({
       downloader: 'rootfs-http',
       resolved: { format: 'tar.xz' },
-      inputs: [{ url: server.url('/good/rootfs.tar.xz'), sha256: sha256(archives['rootfs.tar.xz']!), size: archives['rootfs.tar.xz']!.length, verifiedBy: `gpg:${trusted.fingerprint}` }],
+      inputs: [
+        {
+          url: server.url('/good/rootfs.tar.xz'),
+          sha256: sha256(archives['rootfs.tar.xz']!),
+          size: archives['rootfs.tar.xz']!.length,
+          verifiedBy: `gpg:${trusted.fingerprint}`,
+        },
+      ],
     });
     const progress = ctx.sink.events.filter((e) => e.type === 'progress' && e.unit === 'bytes');
-    expect(progress.at(-1)).toMatchObject({ done: archives['rootfs.tar.xz']!.length, total: archives['rootfs.tar.xz']!.length });
+    expect(progress.at(-1)).toMatchObject({
+      done: archives['rootfs.tar.xz']!.length,
+      total: archives['rootfs.tar.xz']!.length,
+    });
   });
 
   it('verifies a clearsigned SHA512SUMS', async () => {
@@ -121,7 +131,9 @@ describe('rootfs-http with signed sums files', () => {
     publish('/tampered', 'rootfs.tar.gz', archives['rootfs.tar.gz']!);
     server.set('/tampered/SHA256SUMS', `${sha256(archives['rootfs.tar.bz2']!)}  rootfs.tar.gz\n`);
     const ctx = await ctxFor({ url: server.url('/tampered/rootfs.tar.gz'), keys: [trusted.armored] });
-    await expect(fetchSource(ctx)).rejects.toThrow(new VerificationError(`${server.url('/tampered/SHA256SUMS.asc')}: BAD signature`));
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      new VerificationError(`${server.url('/tampered/SHA256SUMS.asc')}: BAD signature`),
+    );
     expect(server.requestsFor('/tampered/rootfs.tar.gz')).toEqual([]);
   });
 
@@ -130,7 +142,9 @@ describe('rootfs-http with signed sums files', () => {
     const ctx = await ctxFor({ url: server.url('/unknown/rootfs.tar.gz'), keys: [trusted.armored] });
     const err = await fetchSource(ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
-    expect((err as Error).message).toMatch(/SHA256SUMS\.asc: signed by unknown key [0-9A-F]{16} \(not in source\.keys\)/);
+    expect((err as Error).message).toMatch(
+      /SHA256SUMS\.asc: signed by unknown key [0-9A-F]{16} \(not in source\.keys\)/,
+    );
     expect(stranger.fingerprint.endsWith((err as Error).message.match(/key ([0-9A-F]{16})/)![1]!)).toBe(true);
   });
 
@@ -139,7 +153,9 @@ describe('rootfs-http with signed sums files', () => {
     const ctx = await ctxFor({ url: server.url('/nosums/rootfs.tar.gz'), keys: [trusted.armored] });
     const err = await fetchSource(ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
-    expect((err as Error).message).toMatch(/source\.keys are set but no signature or signed sums file was found \(tried .*\/nosums\/SHA256SUMS, .*\/nosums\/rootfs\.tar\.gz\.asc, /);
+    expect((err as Error).message).toMatch(
+      /source\.keys are set but no signature or signed sums file was found \(tried .*\/nosums\/SHA256SUMS, .*\/nosums\/rootfs\.tar\.gz\.asc, /,
+    );
   });
 
   it('does not accept an unsigned sums file as proof', async () => {
@@ -152,7 +168,9 @@ describe('rootfs-http with signed sums files', () => {
   it('rejects a key entry that is neither an armored key nor a fingerprint', async () => {
     publish('/badkey', 'rootfs.tar.gz', archives['rootfs.tar.gz']!);
     const ctx = await ctxFor({ url: server.url('/badkey/rootfs.tar.gz'), keys: ['not a key'] });
-    await expect(fetchSource(ctx)).rejects.toThrow(/source\.keys\[0\]: "not a key" is neither an armored public key block nor/);
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      /source\.keys\[0\]: "not a key" is neither an armored public key block nor/,
+    );
   });
 
   it('fetches a fingerprint from source.keyserver when one is set', async () => {
@@ -165,7 +183,11 @@ describe('rootfs-http with signed sums files', () => {
         res.end(found ? trusted.armored : 'not found\n');
       });
       publish('/ks', 'rootfs.tar.gz', archives['rootfs.tar.gz']!);
-      const ctx = await ctxFor({ url: server.url('/ks/rootfs.tar.gz'), keys: [trusted.fingerprint], keyserver: `hkp://127.0.0.1:${keyserver.port}` });
+      const ctx = await ctxFor({
+        url: server.url('/ks/rootfs.tar.gz'),
+        keys: [trusted.fingerprint],
+        keyserver: `hkp://127.0.0.1:${keyserver.port}`,
+      });
       const record = await fetchSource(ctx);
       expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${trusted.fingerprint}`);
       expect(keyserver.requestsFor('/pks/lookup').length).toBeGreaterThan(0);
@@ -189,7 +211,9 @@ describe('rootfs-http without keys', () => {
     const ctx = await ctxFor({ url: server.url('/plain/rootfs.tar') });
     const err = await fetchSource(ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
-    expect((err as Error).message).toMatch(/cannot be verified: set source\.keys .*source\.checksum .*skip_verification: true/);
+    expect((err as Error).message).toMatch(
+      /cannot be verified: set source\.keys .*source\.checksum .*skip_verification: true/,
+    );
     expect(server.requests).toEqual([]);
   });
 
@@ -198,7 +222,9 @@ describe('rootfs-http without keys', () => {
     const ctx = await ctxFor({ url: server.url('/plain/rootfs.tar'), skip_verification: true });
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.verifiedBy).toBe('none');
-    expect(ctx.sink.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringMatching(/NOT verified/) }));
+    expect(ctx.sink.events).toContainEqual(
+      expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringMatching(/NOT verified/) }),
+    );
   });
 
   for (const name of ['rootfs.tar', 'rootfs.tar.gz', 'rootfs.tar.xz', 'rootfs.tar.zst', 'rootfs.tar.bz2']) {
@@ -213,14 +239,20 @@ describe('rootfs-http without keys', () => {
 
   it('unpacks a squashfs image served over http', async () => {
     server.set('/img/rootfs.squashfs', archives['rootfs.sqfs']!);
-    const ctx = await ctxFor({ url: server.url('/img/rootfs.squashfs'), checksum: `sha256:${sha256(archives['rootfs.sqfs']!)}` });
+    const ctx = await ctxFor({
+      url: server.url('/img/rootfs.squashfs'),
+      checksum: `sha256:${sha256(archives['rootfs.sqfs']!)}`,
+    });
     expect((await fetchSource(ctx)).resolved).toEqual({ format: 'squashfs' });
     expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
   });
 
   it('unpacks a zip served over http (owners become root)', async () => {
     server.set('/img/rootfs.zip', archives['rootfs.zip']!);
-    const ctx = await ctxFor({ url: server.url('/img/rootfs.zip'), checksum: `sha512:${sha512(archives['rootfs.zip']!)}` });
+    const ctx = await ctxFor({
+      url: server.url('/img/rootfs.zip'),
+      checksum: `sha512:${sha512(archives['rootfs.zip']!)}`,
+    });
     expect((await fetchSource(ctx)).resolved).toEqual({ format: 'zip' });
     expect(await readFile(path.join(ctx.rootfs, 'etc/passwd'), 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
     expect((await lstat(path.join(ctx.rootfs, 'usr/bin/su'))).mode & 0o7777).toBe(0o4755);
@@ -230,18 +262,25 @@ describe('rootfs-http without keys', () => {
     server.set('/sum512/rootfs.tar.gz', archives['rootfs.tar.gz']!);
     const wrong = sha512(Buffer.from('something else'));
     const ctx = await ctxFor({ url: server.url('/sum512/rootfs.tar.gz'), checksum: `sha512:${wrong}` });
-    await expect(fetchSource(ctx)).rejects.toThrow(`sha512 mismatch: expected ${wrong}, got ${sha512(archives['rootfs.tar.gz']!)}`);
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      `sha512 mismatch: expected ${wrong}, got ${sha512(archives['rootfs.tar.gz']!)}`,
+    );
     expect(await readdir(ctx.rootfs)).toEqual([]);
   });
 
   it('rejects a malformed checksum', async () => {
     const ctx = await ctxFor({ url: server.url('/x.tar'), checksum: 'md5:abcd' });
-    await expect(fetchSource(ctx)).rejects.toThrow(new SourceError('source.checksum: "md5:abcd" is not sha256:<64 hex digits> or sha512:<128 hex digits>'));
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      new SourceError('source.checksum: "md5:abcd" is not sha256:<64 hex digits> or sha512:<128 hex digits>'),
+    );
   });
 
   it('reads file:// URLs', async () => {
     const file = path.join(work, 'rootfs.tar.zst');
-    const ctx = await ctxFor({ url: pathToFileURL(file).href, checksum: `sha256:${sha256(archives['rootfs.tar.zst']!)}` });
+    const ctx = await ctxFor({
+      url: pathToFileURL(file).href,
+      checksum: `sha256:${sha256(archives['rootfs.tar.zst']!)}`,
+    });
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.url).toBe(pathToFileURL(file).href);
     expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
@@ -285,7 +324,9 @@ describe('downloads', () => {
 
   it('reports a missing file as a clear error', async () => {
     const ctx = await ctxFor({ url: server.url('/missing/rootfs.tar.gz'), checksum: `sha256:${'0'.repeat(64)}` });
-    await expect(fetchSource(ctx)).rejects.toThrow(new SourceError(`${server.url('/missing/rootfs.tar.gz')}: HTTP 404 (not found)`));
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      new SourceError(`${server.url('/missing/rootfs.tar.gz')}: HTTP 404 (not found)`),
+    );
   });
 
   it('goes through http_proxy, and not for hosts in no_proxy', async () => {
@@ -295,7 +336,10 @@ describe('downloads', () => {
       server.set('/proxied/rootfs.tar.gz', archives['rootfs.tar.gz']!);
       process.env.http_proxy = proxy.url;
       delete process.env.no_proxy;
-      const ctx = await ctxFor({ url: server.url('/proxied/rootfs.tar.gz'), checksum: `sha256:${sha256(archives['rootfs.tar.gz']!)}` });
+      const ctx = await ctxFor({
+        url: server.url('/proxied/rootfs.tar.gz'),
+        checksum: `sha256:${sha256(archives['rootfs.tar.gz']!)}`,
+      });
       await fetchSource(ctx);
       expect(proxy.log).toEqual([`GET ${server.url('/proxied/rootfs.tar.gz')}`]);
 
@@ -358,7 +402,9 @@ describe('the download cache', () => {
       [200, true],
       [304, false],
     ]);
-    expect(gets[1]!.headers['if-none-match']).toBe(gets[0] && `"${createHash('sha1').update(archives['rootfs.tar.gz']!).digest('hex')}"`);
+    expect(gets[1]!.headers['if-none-match']).toBe(
+      gets[0] && `"${createHash('sha1').update(archives['rootfs.tar.gz']!).digest('hex')}"`,
+    );
 
     server.set('/etag/rootfs.tar.gz', archives['rootfs.tar.zst']!);
     const ctx = await ctxFor({ url, skip_verification: true }, cache);

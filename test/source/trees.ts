@@ -1,5 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, lutimesSync, lchownSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  lutimesSync,
+  lchownSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -60,7 +73,17 @@ export function describeTree(dir: string): string[] {
   for (const p of listPaths(dir)) {
     const full = path.join(dir, p);
     const st = lstatSync(full);
-    const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : st.isCharacterDevice() ? 'c' : st.isFIFO() ? 'p' : '?';
+    const type = st.isDirectory()
+      ? 'd'
+      : st.isSymbolicLink()
+        ? 'l'
+        : st.isFile()
+          ? 'f'
+          : st.isCharacterDevice()
+            ? 'c'
+            : st.isFIFO()
+              ? 'p'
+              : '?';
     let extra = '';
     if (type === 'l') extra = `-> ${readlinkSync(full)}`;
     if (type === 'f') {
@@ -73,7 +96,8 @@ export function describeTree(dir: string): string[] {
     }
     if (type === 'c') extra = `rdev=${st.rdev}`;
     const mode = type === 'l' ? '' : (st.mode & 0o7777).toString(8);
-    const mtime = type === 'd' || type === 'l' || type === 'f' || type === 'c' || type === 'p' ? Math.floor(st.mtimeMs / 1000) : 0;
+    const mtime =
+      type === 'd' || type === 'l' || type === 'f' || type === 'c' || type === 'p' ? Math.floor(st.mtimeMs / 1000) : 0;
     lines.push(`${p} ${type} ${mode} ${st.uid}:${st.gid} ${mtime} ${extra}`.trim());
   }
   return lines;

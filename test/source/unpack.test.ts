@@ -37,7 +37,9 @@ describe('unpacking a real root tarball', () => {
       const file = path.join(base, 'archive.bin');
       gnuTar(src, file, compress);
       const r = await unpackArchive(file, root);
-      expect(r.format).toBe(compress === undefined ? 'tar' : { gzip: 'tar.gz', xz: 'tar.xz', zstd: 'tar.zst', bzip2: 'tar.bz2' }[compress]);
+      expect(r.format).toBe(
+        compress === undefined ? 'tar' : { gzip: 'tar.gz', xz: 'tar.xz', zstd: 'tar.zst', bzip2: 'tar.bz2' }[compress],
+      );
       expect(describeTree(root)).toEqual(describeTree(src));
       expect(dumpXattrs(root)).toEqual(dumpXattrs(src));
     });
@@ -70,8 +72,16 @@ describe('unpacking a real root tarball', () => {
 
   it('refuses a zip entry climbing out with ../', async () => {
     const zip = path.join(base, 'evil.zip');
-    execFileSync('python3', ['-c', "import zipfile,sys\nwith zipfile.ZipFile(sys.argv[1],'w') as z: z.writestr('ok','x'); z.writestr('../canary/pwned','x')", zip]);
-    await expect(unpackArchive(zip, root)).rejects.toThrow(new UnsafeArchiveError('entry "../canary/pwned": entry "../canary/pwned" has a ".." component and could land outside the root'));
+    execFileSync('python3', [
+      '-c',
+      "import zipfile,sys\nwith zipfile.ZipFile(sys.argv[1],'w') as z: z.writestr('ok','x'); z.writestr('../canary/pwned','x')",
+      zip,
+    ]);
+    await expect(unpackArchive(zip, root)).rejects.toThrow(
+      new UnsafeArchiveError(
+        'entry "../canary/pwned": entry "../canary/pwned" has a ".." component and could land outside the root',
+      ),
+    );
     expect(await readdir(canary)).toEqual([]);
   });
 
@@ -91,7 +101,6 @@ describe('unpacking a real root tarball', () => {
   });
 });
 
-
 describe('hostile archives are refused with nothing written outside the root', () => {
   async function refuse(entries: RawEntry[], message: RegExp): Promise<void> {
     const file = path.join(base, 'evil.tar');
@@ -104,7 +113,13 @@ describe('hostile archives are refused with nothing written outside the root', (
   }
 
   it('refuses "../" entries', async () => {
-    await refuse([{ name: 'ok', content: 'x' }, { name: '../canary/pwned', content: 'x' }], /entry "\.\.\/canary\/pwned".*"\.\." component/);
+    await refuse(
+      [
+        { name: 'ok', content: 'x' },
+        { name: '../canary/pwned', content: 'x' },
+      ],
+      /entry "\.\.\/canary\/pwned".*"\.\." component/,
+    );
   });
 
   it('refuses ".." hidden in the middle of a name', async () => {
@@ -137,14 +152,19 @@ describe('hostile archives are refused with nothing written outside the root', (
 
   it('refuses a symlinked parent planted in the root before unpacking', async () => {
     await symlink(canary, path.join(root, 'var'));
-    await refuse([{ name: 'var/lib/x', content: 'owned' }], /entry "var\/lib\/x" would be written through the symlink "var"/);
+    await refuse(
+      [{ name: 'var/lib/x', content: 'owned' }],
+      /entry "var\/lib\/x" would be written through the symlink "var"/,
+    );
   });
 
   it('refuses a hardlink to a file outside the root', async () => {
     await writeFile(path.join(base, 'secret'), 'secret');
     const file = path.join(base, 'evil.tar');
     await writeFile(file, await rawTar([{ name: 'stolen', type: 'link', linkname: '../secret' }]));
-    await expect(unpackArchive(file, root)).rejects.toThrow(/entry "stolen": hardlink target "\.\.\/secret" has a "\.\." component/);
+    await expect(unpackArchive(file, root)).rejects.toThrow(
+      /entry "stolen": hardlink target "\.\.\/secret" has a "\.\." component/,
+    );
     await expect(unpackArchive(file, root)).rejects.toThrow(UnsafeArchiveError);
     expect(await readdir(root)).toEqual([]);
   });
@@ -160,7 +180,10 @@ describe('hostile archives are refused with nothing written outside the root', (
   });
 
   it('refuses a hardlink with an absolute target', async () => {
-    await refuse([{ name: 'shadow', type: 'link', linkname: '/etc/shadow' }], /hardlink target "\/etc\/shadow" is an absolute path/);
+    await refuse(
+      [{ name: 'shadow', type: 'link', linkname: '/etc/shadow' }],
+      /hardlink target "\/etc\/shadow" is an absolute path/,
+    );
   });
 });
 
@@ -202,10 +225,14 @@ describe('layer mode (OCI/Docker layers)', () => {
   });
 
   it('refuses a layer symlink that leads nowhere inside the root', async () => {
-    await unpackArchive(await layer('l1.tar', [{ name: 'dangling', type: 'symlink', linkname: '/nonexistent' }]), root, { layer: true });
-    await expect(unpackArchive(await layer('l2.tar', [{ name: 'dangling/x', content: 'x' }]), root, { layer: true })).rejects.toThrow(
-      /entry "dangling\/x": the symlink "dangling" does not lead to a directory inside the root/,
+    await unpackArchive(
+      await layer('l1.tar', [{ name: 'dangling', type: 'symlink', linkname: '/nonexistent' }]),
+      root,
+      { layer: true },
     );
+    await expect(
+      unpackArchive(await layer('l2.tar', [{ name: 'dangling/x', content: 'x' }]), root, { layer: true }),
+    ).rejects.toThrow(/entry "dangling\/x": the symlink "dangling" does not lead to a directory inside the root/);
   });
 });
 
@@ -232,7 +259,10 @@ describe('size and entry caps', () => {
   });
 
   it('stops a bomb of many entries at the byte cap while writing', async () => {
-    const entries: RawEntry[] = Array.from({ length: 64 }, (_, i) => ({ name: `f${i}`, content: Buffer.alloc(1 << 20) }));
+    const entries: RawEntry[] = Array.from({ length: 64 }, (_, i) => ({
+      name: `f${i}`,
+      content: Buffer.alloc(1 << 20),
+    }));
     const file = path.join(base, 'many.tar');
     await writeFile(file, await rawTar(entries));
     await expect(unpackArchive(file, root, { limits: { maxBytes: 8 << 20 } })).rejects.toThrow(/limit at entry "f8"/);
@@ -242,6 +272,8 @@ describe('size and entry caps', () => {
     const entries: RawEntry[] = Array.from({ length: 100 }, (_, i) => ({ name: `e${i}`, content: '' }));
     const file = path.join(base, 'wide.tar');
     await writeFile(file, await rawTar(entries));
-    await expect(unpackArchive(file, root, { limits: { maxEntries: 50 } })).rejects.toThrow(/more than 50 entries \(at "e50"\)/);
+    await expect(unpackArchive(file, root, { limits: { maxEntries: 50 } })).rejects.toThrow(
+      /more than 50 entries \(at "e50"\)/,
+    );
   });
 });

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Command } from '../command.js';
 import { parseCommandArgs, usageError } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { buildImage, defaultCacheDir } from '../../build/index.js';
+import { buildImage, defaultCacheDir } from '../../pipeline/index.js';
 import type { OutputFormat, SquashfsCompression, TarCompression } from '../../pack/types.js';
 
 const USAGE =
@@ -16,9 +16,13 @@ const USAGE =
 const FORMATS: OutputFormat[] = ['lxc', 'incus', 'unified'];
 
 export function parseFormats(value: string): OutputFormat[] {
-  const formats = value.split(',').map((f) => f.trim()).filter(Boolean);
+  const formats = value
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   for (const f of formats) {
-    if (!FORMATS.includes(f as OutputFormat)) throw new UsageError(`--formats: unknown format '${f}'; allowed: ${FORMATS.join(', ')}`);
+    if (!FORMATS.includes(f as OutputFormat))
+      throw new UsageError(`--formats: unknown format '${f}'; allowed: ${FORMATS.join(', ')}`);
   }
   if (formats.length === 0) throw new UsageError('--formats: give at least one of lxc, incus, unified');
   return [...new Set(formats)] as OutputFormat[];
@@ -28,7 +32,8 @@ export function parseCompression(value: string): TarCompression {
   const [method, level, extra] = value.split(':');
   const limits: Record<string, [number, number]> = { xz: [0, 9], zstd: [1, 19], gzip: [1, 9], none: [0, 0] };
   const range = method === undefined ? undefined : limits[method];
-  if (!range || extra !== undefined) throw new UsageError(`--compression: '${value}' is not one of xz, zstd, gzip, none with an optional :LEVEL`);
+  if (!range || extra !== undefined)
+    throw new UsageError(`--compression: '${value}' is not one of xz, zstd, gzip, none with an optional :LEVEL`);
   if (level === undefined) return { method: method as TarCompression['method'] };
   const n = Number(level);
   if (!Number.isInteger(n) || n < range[0] || n > range[1]) {
@@ -39,13 +44,15 @@ export function parseCompression(value: string): TarCompression {
 
 export function parseSquashfsCompression(value: string): SquashfsCompression {
   const allowed = ['xz', 'zstd', 'gzip', 'lz4'];
-  if (!allowed.includes(value)) throw new UsageError(`--squashfs-compression: '${value}' is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(value))
+    throw new UsageError(`--squashfs-compression: '${value}' is not one of ${allowed.join(', ')}`);
   return value as SquashfsCompression;
 }
 
 /** The same names the catalog's release_aliases accept. */
 function parseReleaseAlias(value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(value)) throw usageError(`--release-alias: '${value}' is not a name like 12 or 24.04`, USAGE);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(value))
+    throw usageError(`--release-alias: '${value}' is not a name like 12 or 24.04`, USAGE);
   return value;
 }
 
@@ -99,9 +106,13 @@ const command: Command = {
     );
     if (values.catalog !== undefined) {
       if (values['release-alias'] || values.requirement) {
-        throw usageError('--release-alias and --requirement are set per catalog entry (release_aliases, requirements)', USAGE);
+        throw usageError(
+          '--release-alias and --requirement are set per catalog entry (release_aliases, requirements)',
+          USAGE,
+        );
       }
-      if (positionals.length !== 0) throw usageError('--catalog builds the definitions named in the catalog; give no definition file', USAGE);
+      if (positionals.length !== 0)
+        throw usageError('--catalog builds the definitions named in the catalog; give no definition file', USAGE);
       const { runCatalogCommand } = await import('../catalog-command.js');
       return runCatalogCommand(ctx, values, {
         formats: parseFormats,
@@ -114,13 +125,17 @@ const command: Command = {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --catalog`);
     }
     if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');
-    const releaseAliases = ((values['release-alias'] as string[] | undefined) ?? []).map(parseReleaseAlias);
-    const requirements = parseRequirements((values.requirement as string[] | undefined) ?? []);
+    const releaseAliases = (values['release-alias'] ?? []).map(parseReleaseAlias);
+    const requirements = parseRequirements(values.requirement ?? []);
     if (positionals.length !== 1) throw usageError('give exactly one definition file', USAGE);
-    const formats = parseFormats(values.formats as string);
-    const compression = parseCompression(values.compression as string);
+    const formats = parseFormats(values.formats);
+    const compression = parseCompression(values.compression);
     if (formats.includes('lxc') && compression.method !== 'xz') {
-      ctx.sink.emit({ type: 'log', level: 'warn', message: `LXC's download client only unpacks xz; rootfs.tar is ${compression.method}-compressed` });
+      ctx.sink.emit({
+        type: 'log',
+        level: 'warn',
+        message: `LXC's download client only unpacks xz; rootfs.tar is ${compression.method}-compressed`,
+      });
     }
     const controller = new AbortController();
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -133,20 +148,20 @@ const command: Command = {
       const sde = sourceDateEpochFromEnv();
       const { record, dir } = await buildImage({
         definitionFile: positionals[0] as string,
-        overrides: [...((values.option as string[] | undefined) ?? []), ...(values.serial ? [`image.serial=${values.serial as string}`] : [])],
-        strictTemplates: values['strict-templates'] as boolean,
-        out: values.out as string,
-        cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
-        workParent: (values['work-dir'] as string | undefined) ?? os.tmpdir(),
+        overrides: [...(values.option ?? []), ...(values.serial ? [`image.serial=${values.serial}`] : [])],
+        strictTemplates: values['strict-templates'],
+        out: values.out,
+        cacheDir: values['cache-dir'] ?? defaultCacheDir(),
+        workParent: values['work-dir'] ?? os.tmpdir(),
         formats,
         compression,
-        squashfsCompression: parseSquashfsCompression(values['squashfs-compression'] as string),
-        keepWork: values['keep-work'] as boolean,
+        squashfsCompression: parseSquashfsCompression(values['squashfs-compression']),
+        keepWork: values['keep-work'],
         releaseAliases,
         requirements,
         sink: ctx.sink,
         signal: controller.signal,
-        ...(values.sign ? { sign: values.sign as string } : {}),
+        ...(values.sign ? { sign: values.sign } : {}),
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
       });
       const p = record.product;

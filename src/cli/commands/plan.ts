@@ -40,7 +40,11 @@ export function formatPlan(plan: Plan): string {
   out.push(`source: ${plan.source.downloader}${src.url ? ` ${firstLine(src.url)}` : ''}${keys}`);
   if (plan.source.early.install.length) out.push(`  early install: ${plan.source.early.install.join(' ')}`);
   if (plan.source.early.remove.length) out.push(`  early remove: ${plan.source.early.remove.join(' ')}`);
-  out.push(`environment: ${Object.entries(plan.environment).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out.push(
+    `environment: ${Object.entries(plan.environment)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   out.push('steps:');
   plan.steps.forEach((s, i) => {
     let what = '';
@@ -64,7 +68,9 @@ export function formatPlan(plan: Plan): string {
     out.push(`  ${String(i + 1).padStart(2)}. ${s.name}${what ? `  ${what}` : ''}`);
   });
   if (plan.lxc) {
-    out.push(`lxc: create-message (${plan.lxc.createMessage.split('\n').length} lines), ${Object.keys(plan.lxc.configFiles).join(', ')}`);
+    out.push(
+      `lxc: create-message (${plan.lxc.createMessage.split('\n').length} lines), ${Object.keys(plan.lxc.configFiles).join(', ')}`,
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -82,13 +88,18 @@ const command: Command = {
     const args = parseDefinitionArgs(ctx.argv, USAGE, { target: { type: 'string', default: 'all' } });
     const targets = targetsFor(String(args.rest.target), args.targetType === 'vm');
     try {
-      const loaded = await loadDefinition(args.file, { overrides: args.overrides, strictTemplates: args.strictTemplates, targetType: args.targetType });
+      const loaded = await loadDefinition(args.file, {
+        overrides: args.overrides,
+        strictTemplates: args.strictTemplates,
+        targetType: args.targetType,
+      });
       const plan = makePlan(loaded, { targets });
       ctx.stdout.write(ctx.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
       return 0;
     } catch (e) {
       if (!(e instanceof DefinitionError)) throw e;
-      if (ctx.json) ctx.stdout.write(`${JSON.stringify({ valid: false, file: args.file, diagnostics: e.diagnostics })}\n`);
+      if (ctx.json)
+        ctx.stdout.write(`${JSON.stringify({ valid: false, file: args.file, diagnostics: e.diagnostics })}\n`);
       else for (const d of e.diagnostics) ctx.stderr.write(`${formatDiagnostic(d)}\n`);
       return 1;
     }

@@ -36,7 +36,13 @@ function positiveNumber(text: string, what: string, integer: boolean): number {
 function parseBind(text: string): BindMount {
   const parts = text.split(':');
   const mode = parts.length === 3 ? parts[2] : undefined;
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'rw' && mode !== 'ro')) {
+  if (
+    parts.length < 2 ||
+    parts.length > 3 ||
+    !parts[0] ||
+    !parts[1] ||
+    (mode !== undefined && mode !== 'rw' && mode !== 'ro')
+  ) {
     throw new UsageError(`--bind '${text}': expected SRC:DST, SRC:DST:ro or SRC:DST:rw`);
   }
   return { source: parts[0], target: parts[1], readWrite: mode === 'rw' };
@@ -65,7 +71,8 @@ export function parseRunArgs(argv: string[]): RunSpec {
     env[e.slice(0, eq)] = e.slice(eq + 1);
   }
   const network = values.network ?? 'none';
-  if (network !== 'host' && network !== 'none') throw new UsageError(`--network '${network}': allowed values are host and none`);
+  if (network !== 'host' && network !== 'none')
+    throw new UsageError(`--network '${network}': allowed values are host and none`);
 
   const limits: NonNullable<RunSpec['limits']> = {};
   if (values.memory !== undefined) limits.memoryBytes = parseSize(values.memory, '--memory');
@@ -95,7 +102,7 @@ const run: Command = {
   name: 'run',
   summary:
     'Run a command in a container over ROOTFS exactly as build steps run (fresh namespaces, pivot_root, ' +
-    'cgroup limits, no network unless --network host); the exit code is the command\'s (124 timeout, 137 out of memory).',
+    "cgroup limits, no network unless --network host); the exit code is the command's (124 timeout, 137 out of memory).",
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
     const spec = parseRunArgs(ctx.argv);
@@ -105,10 +112,22 @@ const run: Command = {
     const result = await runInContainer(spec);
     for (const w of result.warnings ?? []) ctx.sink.emit({ type: 'log', level: 'warn', message: w });
     const end = result.end;
-    if (end.kind === 'timeout') ctx.sink.emit({ type: 'log', level: 'error', message: `timed out after ${(spec.timeoutMs ?? 0) / 1000}s: the whole process tree was killed` });
-    if (end.kind === 'oom') ctx.sink.emit({ type: 'log', level: 'error', message: 'out of memory: killed by the --memory limit' });
+    if (end.kind === 'timeout')
+      ctx.sink.emit({
+        type: 'log',
+        level: 'error',
+        message: `timed out after ${(spec.timeoutMs ?? 0) / 1000}s: the whole process tree was killed`,
+      });
+    if (end.kind === 'oom')
+      ctx.sink.emit({ type: 'log', level: 'error', message: 'out of memory: killed by the --memory limit' });
     if (ctx.json) {
-      ctx.sink.emit({ type: 'result', status: result.exitCode === 0 ? 'ok' : 'failed', end, exitCode: result.exitCode, durationMs: result.durationMs });
+      ctx.sink.emit({
+        type: 'result',
+        status: result.exitCode === 0 ? 'ok' : 'failed',
+        end,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+      });
     }
     return result.exitCode;
   },

@@ -5,13 +5,17 @@ import { startServer } from '../../serve/index.js';
 import { lxcCreateCommand, remoteAddCommand, type PublicAddress } from '../../serve/client-commands.js';
 import { readCatalog } from '../../serve/read-catalog.js';
 
-const USAGE = 'kiln serve [DIR] [--listen HOST:PORT] [--http HOST:PORT] [--cert FILE --key FILE] [--prefix /PATH] [--access-log FILE|-] [--max-connections N]';
+const USAGE =
+  'kiln serve [DIR] [--listen HOST:PORT] [--http HOST:PORT] [--cert FILE --key FILE] [--prefix /PATH] [--access-log FILE|-] [--max-connections N]';
 
 /** `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT`. */
 export function parseHostPort(text: string, option: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text) ?? (/^(\d{1,5})$/.test(text) ? [text, undefined, '', text] : null);
+  const m =
+    /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text) ??
+    (/^(\d{1,5})$/.test(text) ? [text, undefined, '', text] : null);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${option} '${text}': expected HOST:PORT, [IPV6]:PORT or PORT (port 0 picks a free one)`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw new UsageError(`${option} '${text}': expected HOST:PORT, [IPV6]:PORT or PORT (port 0 picks a free one)`);
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
@@ -38,7 +42,8 @@ Runs until SIGINT or SIGTERM, then lets requests in flight finish.`,
     );
     if (positionals.length > 1) throw usageError(`serve takes one directory, got ${positionals.length}`, USAGE);
     const maxConnections = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
-    if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0)) throw new UsageError(`--max-connections '${values['max-connections']}': expected a positive integer`);
+    if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0))
+      throw new UsageError(`--max-connections '${values['max-connections']}': expected a positive integer`);
     const listen = parseHostPort(values.listen, '--listen');
     const tree = positionals[0] ?? '.';
     const server = await startServer({
@@ -74,16 +79,23 @@ Runs until SIGINT or SIGTERM, then lets requests in flight finish.`,
     const hostUrl = address.host.includes(':') ? `[${address.host}]` : address.host;
     if (ctx.json) {
       ctx.sink.emit({
-        type: 'result', status: 'ok', message: 'serving',
+        type: 'result',
+        status: 'ok',
+        message: 'serving',
         https: `https://${hostUrl}:${server.httpsPort}${server.prefix}/`,
         http: server.httpPort === undefined ? undefined : `http://${hostUrl}:${server.httpPort}${server.prefix}/`,
-        caPath: server.caPath, wgetrc: server.wgetrcPath, lxcCreate, remoteAdd,
+        caPath: server.caPath,
+        wgetrc: server.wgetrcPath,
+        lxcCreate,
+        remoteAdd,
       });
     } else {
       const lines = [
         `kiln serve: ${tree}`,
         `  catalog:   https://${hostUrl}:${server.httpsPort}${server.prefix}/`,
-        ...(server.httpPort === undefined ? [] : [`  plain:     http://${hostUrl}:${server.httpPort}${server.prefix}/`]),
+        ...(server.httpPort === undefined
+          ? []
+          : [`  plain:     http://${hostUrl}:${server.httpPort}${server.prefix}/`]),
         ...(server.caPath ? [`  CA:        ${server.caPath}`, `  wgetrc:    ${server.wgetrcPath}`] : []),
         '',
         'LXC:',

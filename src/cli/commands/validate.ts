@@ -14,7 +14,11 @@ export interface DefinitionArgs {
 }
 
 /** The arguments `validate` and `plan` share: one definition (`-` is stdin) and its overrides. */
-export function parseDefinitionArgs(argv: string[], usage: string, extra: Parameters<typeof parseCommandArgs>[1] = {}): DefinitionArgs {
+export function parseDefinitionArgs(
+  argv: string[],
+  usage: string,
+  extra: Parameters<typeof parseCommandArgs>[1] = {},
+): DefinitionArgs {
   const { values, positionals } = parseCommandArgs(
     argv,
     {
@@ -47,12 +51,20 @@ const command: Command = {
   async run(ctx) {
     const args = parseDefinitionArgs(ctx.argv, USAGE);
     try {
-      const loaded = await loadDefinition(args.file, { overrides: args.overrides, strictTemplates: args.strictTemplates, targetType: args.targetType });
+      const loaded = await loadDefinition(args.file, {
+        overrides: args.overrides,
+        strictTemplates: args.strictTemplates,
+        targetType: args.targetType,
+      });
       const img = loaded.definition.image;
       if (ctx.json) {
-        ctx.stdout.write(`${JSON.stringify({ valid: true, file: loaded.file, digest: loaded.digest, image: img, diagnostics: [] })}\n`);
+        ctx.stdout.write(
+          `${JSON.stringify({ valid: true, file: loaded.file, digest: loaded.digest, image: img, diagnostics: [] })}\n`,
+        );
       } else {
-        ctx.stdout.write(`${loaded.file}: valid (${img.distribution} ${img.release || '-'} ${img.architecture_mapped} ${img.variant})\n`);
+        ctx.stdout.write(
+          `${loaded.file}: valid (${img.distribution} ${img.release || '-'} ${img.architecture_mapped} ${img.variant})\n`,
+        );
       }
       return 0;
     } catch (e) {

@@ -31,7 +31,10 @@ export function seedTemplate(name: SeedName): { template: string; defaultValue?:
         defaultValue: EMPTY_CLOUD_CONFIG,
       };
     case 'meta-data':
-      return { template: 'instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}\n{{ config_get("user.meta-data", "") }}\n' };
+      return {
+        template:
+          'instance-id: {{ container.name }}\nlocal-hostname: {{ container.name }}\n{{ config_get("user.meta-data", "") }}\n',
+      };
     case 'network-config':
       return {
         template:
@@ -86,7 +89,8 @@ function incusTemplates({ entry, metadata }: GeneratorContext, name: SeedName): 
   let properties: Record<string, string> = {};
   const def = entry.content ? entry.content : defaultValue;
   if (def !== undefined) properties.default = def;
-  if (entry.template?.properties && Object.keys(entry.template.properties).length > 0) properties = { ...entry.template.properties };
+  if (entry.template?.properties && Object.keys(entry.template.properties).length > 0)
+    properties = { ...entry.template.properties };
   const file = `cloud-init-${name}.tpl`;
   const target = entry.path || `/var/lib/cloud/seed/nocloud-net/${name}`;
   metadata.incusTemplateFiles[file] = template;
@@ -107,14 +111,20 @@ export const cloudInit: Generator = {
   async run(ctx) {
     const { entry, step, plan, sink } = ctx;
     const name = entry.name as SeedName;
-    if (!NAMES.includes(name)) throw new KilnError(`${step}: cloud-init name '${entry.name ?? ''}' must be one of ${NAMES.join(', ')}`);
+    if (!NAMES.includes(name))
+      throw new KilnError(`${step}: cloud-init name '${entry.name ?? ''}' must be one of ${NAMES.join(', ')}`);
     const incus = plan.targets.includes('incus');
     if (incus) incusTemplates(ctx, name);
     if (plan.targets.includes('lxc')) {
       if (!incus) await disableCloudInit(ctx);
       else {
         await disableCloudInitForLxcOnly(ctx);
-        log(sink, 'info', 'cloud-init is disabled in rootfs.tar.xz only: the Incus image keeps it for its NoCloud seed', step);
+        log(
+          sink,
+          'info',
+          'cloud-init is disabled in rootfs.tar.xz only: the Incus image keeps it for its NoCloud seed',
+          step,
+        );
       }
     }
   },

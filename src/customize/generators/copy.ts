@@ -17,7 +17,10 @@ function globToRegExp(pattern: string): RegExp {
       const end = pattern.indexOf(']', i + 2);
       if (end === -1) re += '\\[';
       else {
-        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = pattern
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -30,7 +33,8 @@ function globToRegExp(pattern: string): RegExp {
 export async function expandSource(source: string): Promise<string[]> {
   const dir = path.dirname(source);
   const base = path.basename(source);
-  if (/[*?[]/.test(dir)) throw new KilnError(`copy source '${source}': wildcards are allowed in the last path component only`);
+  if (/[*?[]/.test(dir))
+    throw new KilnError(`copy source '${source}': wildcards are allowed in the last path component only`);
   if (!/[*?[]/.test(base)) {
     try {
       await lstat(source);
@@ -80,7 +84,11 @@ async function copyFile(job: CopyJob, src: string, inner: string, srcMode: numbe
   await replaceable(target);
   const mode = job.opts.mode ?? srcMode & 0o7777;
   const input = await open(src, constants.O_RDONLY);
-  const output = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  const output = await open(
+    target,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    mode,
+  );
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {
@@ -90,7 +98,8 @@ async function copyFile(job: CopyJob, src: string, inner: string, srcMode: numbe
       while (off < bytesRead) off += (await output.write(buf, off, bytesRead - off)).bytesWritten;
     }
     await output.chmod(mode);
-    if (job.opts.uid !== undefined || job.opts.gid !== undefined) await output.chown(job.opts.uid ?? -1, job.opts.gid ?? -1);
+    if (job.opts.uid !== undefined || job.opts.gid !== undefined)
+      await output.chown(job.opts.uid ?? -1, job.opts.gid ?? -1);
   } finally {
     await input.close();
     await output.close();
@@ -112,7 +121,8 @@ async function copyTree(job: CopyJob, src: string, inner: string): Promise<void>
     const dir = await mkdirInRoot(job.rootfs, inner);
     // A mode from the definition is meant for files: directories keep their own.
     await setOwnerAndMode(dir, { mode: st.mode & 0o7777, uid: job.opts.uid, gid: job.opts.gid });
-    for (const name of (await readdir(src)).sort()) await copyTree(job, path.join(src, name), path.posix.join(inner, name));
+    for (const name of (await readdir(src)).sort())
+      await copyTree(job, path.join(src, name), path.posix.join(inner, name));
     return;
   }
   throw new KilnError(`${job.step}: ${src} is neither a file, a directory nor a symlink`);
@@ -134,9 +144,11 @@ export const copy: Generator = {
     const base = plan.definitionFile ? path.dirname(path.resolve(plan.definitionFile)) : process.cwd();
     const source = path.resolve(base, entry.source);
     const matches = await expandSource(source);
-    if (matches.length === 0) throw new KilnError(`${step}: copy source '${entry.source}' matches no file (looked for ${source})`);
+    if (matches.length === 0)
+      throw new KilnError(`${step}: copy source '${entry.source}' matches no file (looked for ${source})`);
     const dest = entry.path || entry.source;
-    if (!dest.startsWith('/') && !entry.path) throw new KilnError(`${step}: generator 'copy' with a relative source needs a path inside the image`);
+    if (!dest.startsWith('/') && !entry.path)
+      throw new KilnError(`${step}: generator 'copy' with a relative source needs a path inside the image`);
     const job: CopyJob = { rootfs, opts: writeOptions(entry, step), step };
     for (const m of matches) {
       const st = await lstat(m);

@@ -14,7 +14,8 @@ export const fstab: Generator = {
   async run({ rootfs, step, plan }) {
     requireIncusVm(plan, step, 'fstab');
     const fs = plan.definition.targets?.incus?.vm?.filesystem || 'ext4';
-    if (fs !== 'ext4' && fs !== 'btrfs') throw new KilnError(`${step}: targets.incus.vm.filesystem '${fs}' is not ext4 or btrfs`);
+    if (fs !== 'ext4' && fs !== 'btrfs')
+      throw new KilnError(`${step}: targets.incus.vm.filesystem '${fs}' is not ext4 or btrfs`);
     await writeFileInRoot(rootfs, '/etc/fstab', fstabContent(fs), { mode: 0o644 });
   },
 };

@@ -51,14 +51,23 @@ async function linkInRoot(rootfs: string, inner: string, target: string): Promis
 async function installSystemd(rootfs: string): Promise<void> {
   const lib = (await isDir(rootfs, '/usr/lib/systemd')) ? '/usr/lib' : '/lib';
   const setup = `${lib}/systemd/incus-agent-setup`;
-  await writeFileInRoot(rootfs, `${lib}/systemd/system/incus-agent.service`, (await data('incus-agent.service')).replace('@SETUP@', setup), { mode: 0o644 });
+  await writeFileInRoot(
+    rootfs,
+    `${lib}/systemd/system/incus-agent.service`,
+    (await data('incus-agent.service')).replace('@SETUP@', setup),
+    { mode: 0o644 },
+  );
   await writeFileInRoot(rootfs, setup, await data('incus-agent-setup'), { mode: 0o755 });
-  await writeFileInRoot(rootfs, `${lib}/udev/rules.d/99-incus-agent.rules`, await data('99-incus-agent.rules'), { mode: 0o644 });
+  await writeFileInRoot(rootfs, `${lib}/udev/rules.d/99-incus-agent.rules`, await data('99-incus-agent.rules'), {
+    mode: 0o644,
+  });
 }
 
 async function installOpenrc(rootfs: string): Promise<void> {
   await writeFileInRoot(rootfs, '/etc/init.d/incus-agent', await data('openrc-incus-agent'), { mode: 0o755 });
-  await writeFileInRoot(rootfs, '/etc/init.d/incus-agent-setup', await data('openrc-incus-agent-setup'), { mode: 0o755 });
+  await writeFileInRoot(rootfs, '/etc/init.d/incus-agent-setup', await data('openrc-incus-agent-setup'), {
+    mode: 0o755,
+  });
   await writeFileInRoot(rootfs, '/usr/local/bin/incus-agent-setup', await data('incus-agent-setup'), { mode: 0o755 });
   await linkInRoot(rootfs, '/etc/runlevels/default/incus-agent', '/etc/init.d/incus-agent');
   await linkInRoot(rootfs, '/etc/runlevels/default/incus-agent-setup', '/etc/init.d/incus-agent-setup');
@@ -67,7 +76,9 @@ async function installOpenrc(rootfs: string): Promise<void> {
 async function installProcd(rootfs: string): Promise<void> {
   await writeFileInRoot(rootfs, '/etc/init.d/incus-agent', await data('procd-incus-agent'), { mode: 0o755 });
   await writeFileInRoot(rootfs, '/usr/local/sbin/incus-agent-setup', await data('incus-agent-setup'), { mode: 0o755 });
-  await writeFileInRoot(rootfs, '/usr/local/sbin/incus-agent-wrapper', await data('procd-incus-agent-wrapper'), { mode: 0o755 });
+  await writeFileInRoot(rootfs, '/usr/local/sbin/incus-agent-wrapper', await data('procd-incus-agent-wrapper'), {
+    mode: 0o755,
+  });
   await linkInRoot(rootfs, '/etc/rc.d/S05incus-agent', '../init.d/incus-agent');
   await linkInRoot(rootfs, '/etc/rc.d/K85incus-agent', '../init.d/incus-agent');
 }
@@ -81,6 +92,8 @@ export const incusAgent: Generator = {
     if (init === 'systemd') return installSystemd(rootfs);
     if (init === 'openrc') return installOpenrc(rootfs);
     if (init === 'procd') return installProcd(rootfs);
-    throw new KilnError(`${step}: generator 'incus-agent' found no systemd, OpenRC or procd init in the image (/sbin/init, /etc/inittab, /etc/openwrt_version)`);
+    throw new KilnError(
+      `${step}: generator 'incus-agent' found no systemd, OpenRC or procd init in the image (/sbin/init, /etc/inittab, /etc/openwrt_version)`,
+    );
   },
 };

@@ -6,7 +6,8 @@ import type { WriteOptions } from '../file-ops.js';
 export function writeOptions(entry: FileEntry, step: string): WriteOptions {
   const opts: WriteOptions = {};
   if (entry.mode !== undefined && entry.mode !== '') {
-    if (!/^[0-7]{3,4}$/.test(entry.mode)) throw new KilnError(`${step}: mode '${entry.mode}' is not an octal mode such as 0644`);
+    if (!/^[0-7]{3,4}$/.test(entry.mode))
+      throw new KilnError(`${step}: mode '${entry.mode}' is not an octal mode such as 0644`);
     opts.mode = parseInt(entry.mode, 8);
   }
   for (const key of ['uid', 'gid'] as const) {

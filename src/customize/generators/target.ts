@@ -13,5 +13,7 @@ export function targetType(plan: Plan): 'container' | 'vm' {
 export function requireIncusVm(plan: Plan, step: string, generator: string): void {
   if (targetType(plan) === 'vm' && plan.targets.includes('incus')) return;
   const lxc = plan.targets.includes('lxc') ? 'LXC images and ' : '';
-  throw new KilnError(`${step}: generator '${generator}' is not supported for ${lxc}containers; it applies to Incus virtual machines only (add 'types: [vm]' to the entry)`);
+  throw new KilnError(
+    `${step}: generator '${generator}' is not supported for ${lxc}containers; it applies to Incus virtual machines only (add 'types: [vm]' to the entry)`,
+  );
 }

@@ -6,7 +6,8 @@ import { log } from '../../util/events.js';
 
 const PATH = '/usr/sbin/policy-rc.d';
 /** invoke-rc.d reads exit code 101 as "action forbidden": maintainer scripts start no service. */
-export const POLICY_RC_D = '#!/bin/sh\n# Written by kiln for the duration of the build: services do not start.\nexit 101\n';
+export const POLICY_RC_D =
+  '#!/bin/sh\n# Written by kiln for the duration of the build: services do not start.\nexit 101\n';
 const UNDO_KEY = 'policy-rc.d';
 
 async function isDirInRoot(rootfs: string, inner: string): Promise<boolean> {

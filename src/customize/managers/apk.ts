@@ -7,5 +7,8 @@ export const apk: PackageManagerSpec = {
   install: ['apk', '--no-cache', 'add'],
   remove: ['apk', '--no-cache', 'del', '--rdepends'],
   clean: null,
-  repositories: { handler: 'apk', description: 'url is appended as a line of /etc/apk/repositories; key -> /etc/apk/keys/<name>' },
+  repositories: {
+    handler: 'apk',
+    description: 'url is appended as a line of /etc/apk/repositories; key -> /etc/apk/keys/<name>',
+  },
 };

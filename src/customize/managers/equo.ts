@@ -7,5 +7,9 @@ export const equo: PackageManagerSpec = {
   install: ['equo', 'install'],
   remove: ['equo', 'remove'],
   clean: ['equo', 'cleanup'],
-  repositories: { handler: 'equo', description: 'type equo (or empty): equo repo add --repo <url> --pkg <url> <name>; type enman: enman add <url or name>' },
+  repositories: {
+    handler: 'equo',
+    description:
+      'type equo (or empty): equo repo add --repo <url> --pkg <url> <name>; type enman: enman add <url or name>',
+  },
 };

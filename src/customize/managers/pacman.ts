@@ -17,7 +17,15 @@ export const pacman: PackageManagerSpec = {
   clean: ['sh', '-c', 'pacman --noconfirm -Sc && rm -rf /var/cache/pacman/pkg/*'],
   setup: ({ architectureKernel }) => {
     const keyring = ARM.has(architectureKernel) ? 'archlinuxarm' : 'archlinux';
-    return ['sh', '-c', `if [ ! -d /etc/pacman.d/gnupg ]; then pacman-key --init && pacman-key --populate ${keyring}; fi`];
+    return [
+      'sh',
+      '-c',
+      `if [ ! -d /etc/pacman.d/gnupg ]; then pacman-key --init && pacman-key --populate ${keyring}; fi`,
+    ];
   },
-  repositories: { handler: 'pacman', description: 'a [name] section in /etc/pacman.conf (Server = url); an armored key is added to the pacman keyring (distrobuilder ignores pacman repositories)' },
+  repositories: {
+    handler: 'pacman',
+    description:
+      'a [name] section in /etc/pacman.conf (Server = url); an armored key is added to the pacman keyring (distrobuilder ignores pacman repositories)',
+  },
 };

@@ -12,5 +12,8 @@ export const yum: PackageManagerSpec = {
   install: ['yum', '-y', 'install'],
   remove: ['yum', '-y', 'remove'],
   clean: ['yum', '-y', 'clean', 'all'],
-  repositories: { handler: 'yum', description: 'rpmdb --rebuilddb, then url is written verbatim as /etc/yum.repos.d/<name>.repo' },
+  repositories: {
+    handler: 'yum',
+    description: 'rpmdb --rebuilddb, then url is written verbatim as /etc/yum.repos.d/<name>.repo',
+  },
 };

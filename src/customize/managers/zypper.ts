@@ -9,5 +9,8 @@ export const zypper: PackageManagerSpec = {
   install: [...Z, 'install', '--allow-downgrade', '--replacefiles'],
   remove: [...Z, 'remove'],
   clean: [...Z, 'clean', '-a'],
-  repositories: { handler: 'zypper', description: 'zypper ar --refresh --check <url> <name> (type must be empty or zypper)' },
+  repositories: {
+    handler: 'zypper',
+    description: 'zypper ar --refresh --check <url> <name> (type must be empty or zypper)',
+  },
 };

@@ -8,7 +8,13 @@ export const apk: RepositoryHandler = {
   async add(ctx) {
     const name = fileName(ctx.repo, ctx.step);
     const existing = (await readFileInRoot(ctx.rootfs, '/etc/apk/repositories')) ?? '';
-    await writeFileInRoot(ctx.rootfs, '/etc/apk/repositories', `${withNewline(existing)}${withNewline(ctx.repo.url ?? '')}`, { mode: 0o644 });
-    if (ctx.repo.key) await writeFileInRoot(ctx.rootfs, `/etc/apk/keys/${name}`, withNewline(ctx.repo.key), { mode: 0o644 });
+    await writeFileInRoot(
+      ctx.rootfs,
+      '/etc/apk/repositories',
+      `${withNewline(existing)}${withNewline(ctx.repo.url ?? '')}`,
+      { mode: 0o644 },
+    );
+    if (ctx.repo.key)
+      await writeFileInRoot(ctx.rootfs, `/etc/apk/keys/${name}`, withNewline(ctx.repo.key), { mode: 0o644 });
   },
 };

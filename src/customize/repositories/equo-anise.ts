@@ -10,9 +10,12 @@ export const equo: RepositoryHandler = {
     const name = fileName(ctx.repo, ctx.step);
     const url = (ctx.repo.url ?? '').trim();
     const type = ctx.repo.type ?? '';
-    if (type === '' || type === 'equo') return ctx.run({ argv: ['equo', 'repo', 'add', '--repo', url, '--pkg', url, name] });
+    if (type === '' || type === 'equo')
+      return ctx.run({ argv: ['equo', 'repo', 'add', '--repo', url, '--pkg', url, name] });
     if (type === 'enman') return ctx.run({ argv: ['enman', 'add', url || name] });
-    throw new KilnError(`${ctx.step}: repository '${name}' has type '${type}'; equo accepts 'equo', 'enman' or no type`);
+    throw new KilnError(
+      `${ctx.step}: repository '${name}' has type '${type}'; equo accepts 'equo', 'enman' or no type`,
+    );
   },
 };
 
@@ -21,6 +24,11 @@ export const anise: RepositoryHandler = {
   managers: ['anise'],
   async add(ctx) {
     const name = fileName(ctx.repo, ctx.step);
-    await writeFileInRoot(ctx.rootfs, `/etc/anise/repos.conf.d/${name.replace(/\.ya?ml$/, '')}.yml`, withNewline(ctx.repo.url ?? ''), { mode: 0o644 });
+    await writeFileInRoot(
+      ctx.rootfs,
+      `/etc/anise/repos.conf.d/${name.replace(/\.ya?ml$/, '')}.yml`,
+      withNewline(ctx.repo.url ?? ''),
+      { mode: 0o644 },
+    );
   },
 };

@@ -5,7 +5,10 @@ import { KilnError } from '../../util/errors.js';
 
 /** `[NAME]` with `Server = URL`, or the entry's lines verbatim when they already are pacman.conf options. */
 export function pacmanSection(name: string, url: string): string {
-  const lines = url.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = url
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const body = lines.every((l) => l.includes('=') || l.startsWith('#')) ? lines : lines.map((l) => `Server = ${l}`);
   return `\n[${name}]\n${body.join('\n')}\n`;
 }
@@ -19,11 +22,20 @@ export const pacman: RepositoryHandler = {
   managers: ['pacman'],
   async add(ctx) {
     const name = fileName(ctx.repo, ctx.step);
-    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new KilnError(`${ctx.step}: pacman repository name '${name}' may use letters, digits, '.', '_' and '-' only`);
+    if (!/^[A-Za-z0-9._-]+$/.test(name))
+      throw new KilnError(
+        `${ctx.step}: pacman repository name '${name}' may use letters, digits, '.', '_' and '-' only`,
+      );
     const conf = (await readFileInRoot(ctx.rootfs, '/etc/pacman.conf')) ?? '';
-    await writeFileInRoot(ctx.rootfs, '/etc/pacman.conf', `${withNewline(conf)}${pacmanSection(name, ctx.repo.url ?? '')}`, { mode: 0o644 });
+    await writeFileInRoot(
+      ctx.rootfs,
+      '/etc/pacman.conf',
+      `${withNewline(conf)}${pacmanSection(name, ctx.repo.url ?? '')}`,
+      { mode: 0o644 },
+    );
     if (!ctx.repo.key) return;
-    if (!isArmoredKey(ctx.repo.key)) throw new KilnError(`${ctx.step}: repository '${name}' key must be an armored public key for pacman`);
+    if (!isArmoredKey(ctx.repo.key))
+      throw new KilnError(`${ctx.step}: repository '${name}' key must be an armored public key for pacman`);
     const keyFile = `/var/tmp/kiln-repo-key-${name}.asc`;
     await writeFileInRoot(ctx.rootfs, keyFile, withNewline(ctx.repo.key), { mode: 0o644 });
     try {

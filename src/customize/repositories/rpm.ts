@@ -16,10 +16,17 @@ export const rpm: RepositoryHandler = {
     const name = fileName(ctx.repo, ctx.step);
     const base = name.replace(/\.repo$/, '');
     if (ctx.plan.definition.packages?.manager === 'yum') await ctx.run({ argv: ['rpmdb', '--rebuilddb'] });
-    await writeFileInRoot(ctx.rootfs, `/etc/yum.repos.d/${base}.repo`, withNewline(ctx.repo.url ?? ''), { mode: 0o644 });
+    await writeFileInRoot(ctx.rootfs, `/etc/yum.repos.d/${base}.repo`, withNewline(ctx.repo.url ?? ''), {
+      mode: 0o644,
+    });
     if (ctx.repo.key) {
-      if (!isArmoredKey(ctx.repo.key)) throw new KilnError(`${ctx.step}: repository '${name}' key must be an armored public key for ${ctx.plan.definition.packages?.manager}`);
-      await writeFileInRoot(ctx.rootfs, `/etc/pki/rpm-gpg/RPM-GPG-KEY-${base}`, withNewline(ctx.repo.key), { mode: 0o644 });
+      if (!isArmoredKey(ctx.repo.key))
+        throw new KilnError(
+          `${ctx.step}: repository '${name}' key must be an armored public key for ${ctx.plan.definition.packages?.manager}`,
+        );
+      await writeFileInRoot(ctx.rootfs, `/etc/pki/rpm-gpg/RPM-GPG-KEY-${base}`, withNewline(ctx.repo.key), {
+        mode: 0o644,
+      });
     }
   },
 };

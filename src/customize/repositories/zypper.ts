@@ -10,10 +10,13 @@ export const zypper: RepositoryHandler = {
     const name = fileName(ctx.repo, ctx.step);
     const type = ctx.repo.type ?? '';
     if (type !== '' && type !== 'zypper') {
-      throw new KilnError(`${ctx.step}: repository '${name}' has type '${type}'; zypper accepts only 'zypper' or no type`);
+      throw new KilnError(
+        `${ctx.step}: repository '${name}' has type '${type}'; zypper accepts only 'zypper' or no type`,
+      );
     }
     if (ctx.repo.key) {
-      if (!isArmoredKey(ctx.repo.key)) throw new KilnError(`${ctx.step}: repository '${name}' key must be an armored public key for zypper`);
+      if (!isArmoredKey(ctx.repo.key))
+        throw new KilnError(`${ctx.step}: repository '${name}' key must be an armored public key for zypper`);
       const keyFile = `/var/tmp/kiln-repo-key-${name}.asc`;
       await writeFileInRoot(ctx.rootfs, keyFile, withNewline(ctx.repo.key), { mode: 0o644 });
       try {

@@ -12,7 +12,8 @@ export const apk: PackageDb = {
     const ns = `apk/${ctx.distribution.toLowerCase()}`;
     for (const block of text.split(/\n\s*\n/)) {
       const f = new Map<string, string>();
-      for (const line of block.split('\n')) if (line[1] === ':' && !f.has(line[0] as string)) f.set(line[0] as string, line.slice(2));
+      for (const line of block.split('\n'))
+        if (line[1] === ':' && !f.has(line[0] as string)) f.set(line[0] as string, line.slice(2));
       const name = f.get('P');
       const version = f.get('V');
       if (!name || !version) continue;

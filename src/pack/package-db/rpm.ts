@@ -18,9 +18,27 @@ export const rpm: PackageDb = {
   async read(root, ctx) {
     let dbpath: string | null = null;
     for (const d of DB_DIRS) {
-      if (await access(join(root, d, 'rpmdb.sqlite')).then(() => true, () => false)) dbpath = join(root, d);
-      else if (await access(join(root, d, 'Packages')).then(() => true, () => false)) dbpath = join(root, d);
-      else if (await access(join(root, d, 'Packages.db')).then(() => true, () => false)) dbpath = join(root, d);
+      if (
+        await access(join(root, d, 'rpmdb.sqlite')).then(
+          () => true,
+          () => false,
+        )
+      )
+        dbpath = join(root, d);
+      else if (
+        await access(join(root, d, 'Packages')).then(
+          () => true,
+          () => false,
+        )
+      )
+        dbpath = join(root, d);
+      else if (
+        await access(join(root, d, 'Packages.db')).then(
+          () => true,
+          () => false,
+        )
+      )
+        dbpath = join(root, d);
       if (dbpath) break;
     }
     if (dbpath === null) return null;
@@ -29,11 +47,17 @@ export const rpm: PackageDb = {
       ...(ctx.signal ? { cancelSignal: ctx.signal } : {}),
     });
     if ((r as { code?: string }).code === 'ENOENT') {
-      log(ctx.sink, 'warn', `the image has an rpm database but rpm is not installed on the host: the SBOM lists no packages`);
+      log(
+        ctx.sink,
+        'warn',
+        `the image has an rpm database but rpm is not installed on the host: the SBOM lists no packages`,
+      );
       return [];
     }
     if (r.exitCode !== 0) {
-      throw new KilnError(`rpm could not read the package database ${dbpath}`, { details: String(r.stderr).split('\n').slice(-5) });
+      throw new KilnError(`rpm could not read the package database ${dbpath}`, {
+        details: String(r.stderr).split('\n').slice(-5),
+      });
     }
     const pkgs: InstalledPackage[] = [];
     for (const line of String(r.stdout).split('\n')) {

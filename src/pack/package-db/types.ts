@@ -14,5 +14,8 @@ export interface InstalledPackage {
 /** Reads one kind of package database from a root; null when the root has none. */
 export interface PackageDb {
   name: string;
-  read(root: string, ctx: { sink: EventSink; distribution: string; signal?: AbortSignal }): Promise<InstalledPackage[] | null>;
+  read(
+    root: string,
+    ctx: { sink: EventSink; distribution: string; signal?: AbortSignal },
+  ): Promise<InstalledPackage[] | null>;
 }

@@ -36,7 +36,9 @@ export function parseReference(raw: string): ImageReference {
   const slash = rest.indexOf('/');
   const host = slash > 0 ? rest.slice(0, slash) : '';
   if (!host || !(host.includes('.') || host.includes(':') || host === 'localhost')) {
-    throw new SourceError(`source.url: "${text}" must start with the registry host, e.g. registry.example.org/library/debian:bookworm`);
+    throw new SourceError(
+      `source.url: "${text}" must start with the registry host, e.g. registry.example.org/library/debian:bookworm`,
+    );
   }
   let name = rest.slice(slash + 1);
   let tag: string | undefined;
@@ -53,5 +55,12 @@ export function parseReference(raw: string): ImageReference {
     throw new SourceError(`source.url: "${text}": "${tag}" is not a valid tag`);
   }
   if (tag === undefined && digest === undefined) tag = 'latest';
-  return { base: `${scheme}://${host}`, host, repository: name, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), text };
+  return {
+    base: `${scheme}://${host}`,
+    host,
+    repository: name,
+    ...(tag ? { tag } : {}),
+    ...(digest ? { digest } : {}),
+    text,
+  };
 }

@@ -5,8 +5,14 @@ import { SourceError, VerificationError } from '../errors.js';
 import { agentFor } from '../download/proxy.js';
 import type { ImageReference } from './reference.js';
 
-export const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-export const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+export const INDEX_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+export const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
 const MAX_MANIFEST = 4 << 20;
 
 export interface Descriptor {
@@ -59,9 +65,13 @@ export class RegistryClient {
     }
     const claimed = res.headers['docker-content-digest'];
     if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
-      throw new VerificationError(`${url}: the registry says the manifest is ${claimed} but its bytes hash to ${digest}`);
+      throw new VerificationError(
+        `${url}: the registry says the manifest is ${claimed} but its bytes hash to ${digest}`,
+      );
     }
-    let mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    let mediaType = String(res.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     try {
       const parsed = JSON.parse(body.toString('utf8')) as { mediaType?: string };
       if (parsed.mediaType) mediaType = parsed.mediaType;
@@ -108,7 +118,9 @@ export class RegistryClient {
   private async authenticate(challenge: string, url: string): Promise<void> {
     const m = /^Bearer\s+(.*)$/i.exec(challenge.trim());
     if (!m) {
-      throw new SourceError(`${url}: the registry asks for "${challenge.split(' ')[0] || 'unknown'}" authentication; kiln pulls anonymously with bearer tokens only`);
+      throw new SourceError(
+        `${url}: the registry asks for "${challenge.split(' ')[0] || 'unknown'}" authentication; kiln pulls anonymously with bearer tokens only`,
+      );
     }
     const params = new Map<string, string>();
     for (const p of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) params.set(p[1]!.toLowerCase(), p[2]!);
@@ -125,9 +137,13 @@ export class RegistryClient {
       timeout: { connect: 30_000, response: 60_000 },
       signal: this.opts.signal,
     }).catch((e: unknown) => {
-      throw new SourceError(`${tokenUrl.origin}${tokenUrl.pathname}: cannot get a registry token: ${(e as Error).message}`, { cause: e });
+      throw new SourceError(
+        `${tokenUrl.origin}${tokenUrl.pathname}: cannot get a registry token: ${(e as Error).message}`,
+        { cause: e },
+      );
     });
-    if (res.statusCode !== 200) throw new SourceError(`${tokenUrl.origin}${tokenUrl.pathname}: token request failed (HTTP ${res.statusCode})`);
+    if (res.statusCode !== 200)
+      throw new SourceError(`${tokenUrl.origin}${tokenUrl.pathname}: token request failed (HTTP ${res.statusCode})`);
     let json: { token?: string; access_token?: string };
     try {
       json = JSON.parse(res.body.toString('utf8')) as typeof json;

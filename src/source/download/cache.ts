@@ -89,7 +89,8 @@ export async function fetchCached(
         conditional,
         resumeFrom,
         // Saved before the body so a cut connection can be resumed by the next run.
-        onValidators: (v) => (v.etag || v.lastModified ? writeFile(partMeta, JSON.stringify(v)) : rm(partMeta, { force: true })),
+        onValidators: (v) =>
+          v.etag || v.lastModified ? writeFile(partMeta, JSON.stringify(v)) : rm(partMeta, { force: true }),
       });
       if (outcome.status === 'not-modified' && entry) {
         const blob = blobOf(entry.sha256);
@@ -115,7 +116,14 @@ export async function fetchCached(
       else await rename(part, blob);
       await rm(partMeta, { force: true });
       const validators = outcome.status === 'downloaded' ? outcome.validators : {};
-      await writeEntry(entryFile, { url, sha256, ...(sha512 ? { sha512 } : {}), size, ...validators, fetchedAt: new Date().toISOString() });
+      await writeEntry(entryFile, {
+        url,
+        sha256,
+        ...(sha512 ? { sha512 } : {}),
+        size,
+        ...validators,
+        fetchedAt: new Date().toISOString(),
+      });
       return { path: blob, url, sha256, size, fromCache: false };
     },
     {
@@ -157,7 +165,9 @@ async function verifyBlob(url: string, blob: string, entry: UrlEntry, expected?:
   if (!expected) return;
   const actual = await hashFile(blob, expected.algorithm);
   if (actual !== expected.hex.toLowerCase()) {
-    throw new VerificationError(`${url}: ${expected.algorithm} mismatch: expected ${expected.hex.toLowerCase()}, got ${actual} (unchanged on the server since ${entry.fetchedAt})`);
+    throw new VerificationError(
+      `${url}: ${expected.algorithm} mismatch: expected ${expected.hex.toLowerCase()}, got ${actual} (unchanged on the server since ${entry.fetchedAt})`,
+    );
   }
 }
 
@@ -175,13 +185,17 @@ async function localFile(url: string, expected?: ExpectedDigest): Promise<Cached
     size = st.size;
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError(`${url}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new SourceError(
+      `${url}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   const sha256 = await hashFile(file, 'sha256');
   if (expected) {
     const got = expected.algorithm === 'sha256' ? sha256 : await hashFile(file, 'sha512');
     if (got !== expected.hex.toLowerCase()) {
-      throw new VerificationError(`${url}: ${expected.algorithm} mismatch: expected ${expected.hex.toLowerCase()}, got ${got}`);
+      throw new VerificationError(
+        `${url}: ${expected.algorithm} mismatch: expected ${expected.hex.toLowerCase()}, got ${got}`,
+      );
     }
   }
   return { path: file, url, sha256, size, fromCache: true };

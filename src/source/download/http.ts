@@ -27,8 +27,7 @@ export interface Validators {
 }
 
 export type DownloadOutcome =
-  | { status: 'downloaded'; size: number; validators: Validators }
-  | { status: 'not-modified'; validators: Validators };
+  { status: 'downloaded'; size: number; validators: Validators } | { status: 'not-modified'; validators: Validators };
 
 const client = got.extend({
   retry: { limit: 0 },
@@ -70,7 +69,11 @@ async function sizeOf(file: string): Promise<number> {
 export async function downloadFile(
   url: string,
   dest: string,
-  opts: HttpOptions & { conditional?: Validators; resumeFrom?: Validators; onValidators?: (v: Validators) => Promise<void> | void } = {},
+  opts: HttpOptions & {
+    conditional?: Validators;
+    resumeFrom?: Validators;
+    onValidators?: (v: Validators) => Promise<void> | void;
+  } = {},
 ): Promise<DownloadOutcome> {
   const retries = opts.retries ?? 4;
   const backoff = opts.backoffMs ?? 500;
@@ -80,7 +83,11 @@ export async function downloadFile(
   let lastError = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) {
-      opts.sink?.emit({ type: 'log', level: 'warn', message: `${url}: ${lastError}; retrying (${attempt}/${retries})` });
+      opts.sink?.emit({
+        type: 'log',
+        level: 'warn',
+        message: `${url}: ${lastError}; retrying (${attempt}/${retries})`,
+      });
       await sleep(backoff * 2 ** (attempt - 1), undefined, { signal: opts.signal });
     }
     const have = resume && (resume.etag || resume.lastModified) ? await sizeOf(dest) : 0;
@@ -96,7 +103,13 @@ export async function downloadFile(
     const stream = client.stream(url, {
       headers,
       agent: agentFor(target),
-      timeout: { lookup: 30_000, connect: 30_000, secureConnect: 30_000, response: 60_000, socket: (opts.idleTimeout ?? 60) * 1000 },
+      timeout: {
+        lookup: 30_000,
+        connect: 30_000,
+        secureConnect: 30_000,
+        response: 60_000,
+        socket: (opts.idleTimeout ?? 60) * 1000,
+      },
       signal: opts.signal,
     });
     let response: Response;
@@ -203,7 +216,8 @@ export async function fetchSmall(
     }
     if (res.statusCode !== 200) throw new SourceError(`${url}: HTTP ${res.statusCode}`);
     const max = opts.maxBytes ?? 16 << 20;
-    if (res.body.length > max) throw new SourceError(`${url}: ${res.body.length} bytes is more than the ${max} expected for this file`);
+    if (res.body.length > max)
+      throw new SourceError(`${url}: ${res.body.length} bytes is more than the ${max} expected for this file`);
     return { body: res.body, headers: res.headers, url: res.url };
   }
   throw new SourceError(`${url}: download failed after ${retries + 1} attempts: ${lastError}`);

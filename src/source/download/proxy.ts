@@ -5,7 +5,12 @@ import { HttpsProxyAgent } from 'hpagent';
 /** The proxy URL for `target` from http_proxy/https_proxy/no_proxy (either case), or undefined. */
 export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): URL | undefined {
   const scheme = target.protocol.replace(/:$/, '');
-  const raw = scheme === 'https' ? (env.https_proxy ?? env.HTTPS_PROXY) : scheme === 'http' ? (env.http_proxy ?? env.HTTP_PROXY) : undefined;
+  const raw =
+    scheme === 'https'
+      ? (env.https_proxy ?? env.HTTPS_PROXY)
+      : scheme === 'http'
+        ? (env.http_proxy ?? env.HTTP_PROXY)
+        : undefined;
   if (!raw) return undefined;
   if (bypassed(target, env.no_proxy ?? env.NO_PROXY ?? '')) return undefined;
   return new URL(raw.includes('://') ? raw : `http://${raw}`);
@@ -51,7 +56,12 @@ class ForwardingAgent extends http.Agent {
       const cred = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
       req.setHeader('proxy-authorization', `Basic ${Buffer.from(cred).toString('base64')}`);
     }
-    const proxied: http.RequestOptions = { ...options, host: this.proxy.hostname, hostname: this.proxy.hostname, port: Number(this.proxy.port || 80) };
+    const proxied: http.RequestOptions = {
+      ...options,
+      host: this.proxy.hostname,
+      hostname: this.proxy.hostname,
+      port: Number(this.proxy.port || 80),
+    };
     (http.Agent.prototype as unknown as AgentInternals).addRequest.call(this, req, proxied);
   }
 }

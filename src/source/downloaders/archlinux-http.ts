@@ -13,7 +13,11 @@ const BY_KERNEL = { x86_64: 'x86_64', aarch64: 'aarch64', armv7l: 'armv7', riscv
 const LATEST = ['', 'current', 'latest'];
 
 async function locate(ctx: ProbeContext): Promise<Located> {
-  const url = baseUrl(ctx.step.source.url, 'archlinux-http', 'the Arch ISO directory (https://<mirror>/iso/), or the Arch Linux ARM / RISC-V mirror');
+  const url = baseUrl(
+    ctx.step.source.url,
+    'archlinux-http',
+    'the Arch ISO directory (https://<mirror>/iso/), or the Arch Linux ARM / RISC-V mirror',
+  );
   const arch = distroArchitecture(ctx.definition, 'Arch Linux', ARCH_ARCHES, BY_KERNEL);
   if (arch === 'riscv64') {
     const tarball = `${url}/images/archriscv-latest.tar.zst`;
@@ -26,9 +30,13 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   let release = ctx.definition.image.release;
   if (LATEST.includes(release)) {
     const top = await fetchListing(`${url}/`, ctx);
-    release = pickNewest(`${url}/`, top, /^(\d{4}\.\d{2}\.\d{2})$/, 'dated release directory (YYYY.MM.DD/)', { directory: true }).version;
+    release = pickNewest(`${url}/`, top, /^(\d{4}\.\d{2}\.\d{2})$/, 'dated release directory (YYYY.MM.DD/)', {
+      directory: true,
+    }).version;
   } else if (!/^\d{4}\.\d{2}\.\d{2}$/.test(release)) {
-    throw new SourceError(`image.release "${release}": Arch releases are dates (YYYY.MM.DD) or current/latest for the newest`);
+    throw new SourceError(
+      `image.release "${release}": Arch releases are dates (YYYY.MM.DD) or current/latest for the newest`,
+    );
   }
   // Bootstraps were .tar.gz until 2023 and .tar.zst since; the listing says which.
   const dir = `${url}/${release}/`;
@@ -39,8 +47,14 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   if (!name) throw noMatch(dir, entries, `bootstrap tarball (${base}.tar.zst)`);
   const tarball = `${dir}${name}`;
   // sha256sums.txt is unsigned: it only serves skip_verification as an integrity check.
-  const sums = names.has('sha256sums.txt') ? { sums: { url: `${dir}sha256sums.txt`, signature: { kind: 'unsigned' as const } } } : {};
-  return { artifact: { url: tarball, signature: `${tarball}.sig`, ...sums }, resolved: { release, architecture: arch }, immutable: true };
+  const sums = names.has('sha256sums.txt')
+    ? { sums: { url: `${dir}sha256sums.txt`, signature: { kind: 'unsigned' as const } } }
+    : {};
+  return {
+    artifact: { url: tarball, signature: `${tarball}.sig`, ...sums },
+    resolved: { release, architecture: arch },
+    immutable: true,
+  };
 }
 
 /**
@@ -53,7 +67,13 @@ export const archlinuxHttp = artifactDownloader({
   name: 'archlinux-http',
   locate,
   async install(ctx, verified, located) {
-    await unpackArchive(verified.file.path, ctx.rootfs, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack Arch bootstrap' });
-    if (located.resolved.architecture === 'x86_64') await hoistDirectory(ctx.rootfs, 'root.x86_64', located.artifact.url, ctx.sink);
+    await unpackArchive(verified.file.path, ctx.rootfs, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack Arch bootstrap',
+    });
+    if (located.resolved.architecture === 'x86_64')
+      await hoistDirectory(ctx.rootfs, 'root.x86_64', located.artifact.url, ctx.sink);
   },
 });

@@ -51,5 +51,7 @@ async function findHostBusybox(): Promise<string> {
       `busybox: ${seen.join(', ')} is not a statically linked busybox; install the busybox-static package or set source.url to a busybox source tarball`,
     );
   }
-  throw new SourceError('busybox: no busybox found on PATH or in /bin; install the busybox-static package or set source.url');
+  throw new SourceError(
+    'busybox: no busybox found on PATH or in /bin; install the busybox-static package or set source.url',
+  );
 }

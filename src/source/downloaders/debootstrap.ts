@@ -6,7 +6,15 @@ import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { log } from '../../util/events.js';
 import { withLock } from '../download/lock.js';
 import { bootstrapArgs } from '../bootstrap-args.js';
-import { findReleaseFile, keyringFor, releaseInput, requireTool, resolveMirror, runStreaming, verifiedByFor } from '../debian-common.js';
+import {
+  findReleaseFile,
+  keyringFor,
+  releaseInput,
+  requireTool,
+  resolveMirror,
+  runStreaming,
+  verifiedByFor,
+} from '../debian-common.js';
 
 const SCRIPTS = '/usr/share/debootstrap/scripts';
 
@@ -34,10 +42,14 @@ export const debootstrap: Downloader = {
       const locks = path.join(ctx.cacheDir, 'locks');
       await mkdir(debs, { recursive: true });
       await mkdir(locks, { recursive: true });
-      await withLock(path.join(locks, 'debootstrap.lock'), () => runStreaming(ctx, tool, [`--cache-dir=${debs}`, ...args]), {
-        signal: ctx.signal,
-        onWait: () => log(ctx.sink, 'info', 'debootstrap: waiting for another build using the package cache'),
-      }).catch(async (e: unknown) => {
+      await withLock(
+        path.join(locks, 'debootstrap.lock'),
+        () => runStreaming(ctx, tool, [`--cache-dir=${debs}`, ...args]),
+        {
+          signal: ctx.signal,
+          onWait: () => log(ctx.sink, 'info', 'debootstrap: waiting for another build using the package cache'),
+        },
+      ).catch(async (e: unknown) => {
         throw await withLogTail(e, ctx.rootfs);
       });
       const release = await findReleaseFile(path.join(ctx.rootfs, 'var/lib/apt/lists'), suite);
@@ -62,7 +74,10 @@ export const debootstrap: Downloader = {
 async function withLogTail(e: unknown, rootfs: string): Promise<unknown> {
   if (!(e instanceof SourceError)) return e;
   // debootstrap says what went wrong on its last `E:` line.
-  const reason = e.details.filter((l) => l.startsWith('E: ')).at(-1)?.slice(3);
+  const reason = e.details
+    .filter((l) => l.startsWith('E: '))
+    .at(-1)
+    ?.slice(3);
   const message = reason ? `${e.message}: ${reason}` : e.message;
   let tail: string[] = [];
   try {

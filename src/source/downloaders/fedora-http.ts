@@ -10,13 +10,24 @@ const FEDORA_ARCHES = ['x86_64', 'aarch64', 'ppc64le', 's390x'];
 const PACKAGE = 'Fedora-Container-Base-Generic';
 
 async function locate(ctx: ProbeContext): Promise<Located> {
-  const url = baseUrl(ctx.step.source.url, 'fedora-http', 'the Koji package server (https://<koji>/), which holds packages/Fedora-Container-Base-Generic/');
+  const url = baseUrl(
+    ctx.step.source.url,
+    'fedora-http',
+    'the Koji package server (https://<koji>/), which holds packages/Fedora-Container-Base-Generic/',
+  );
   const arch = distroArchitecture(ctx.definition, 'Fedora', FEDORA_ARCHES, KERNEL_NAMES);
   const release = ctx.definition.image.release;
-  if (!/^(\d+|rawhide)$/.test(release)) throw new SourceError(`image.release "${release}": Fedora releases are numbers (e.g. 42) or rawhide`);
+  if (!/^(\d+|rawhide)$/.test(release))
+    throw new SourceError(`image.release "${release}": Fedora releases are numbers (e.g. 42) or rawhide`);
   const dir = `${url}/packages/${PACKAGE}/${release}/`;
   const builds = await fetchListing(dir, ctx);
-  const build = pickNewest(dir, builds, /^(\d{8}(?:\.n)?\.\d+)$/, `Koji build directory (YYYYMMDD.N/) of ${PACKAGE} ${release}`, { directory: true }).version;
+  const build = pickNewest(
+    dir,
+    builds,
+    /^(\d{8}(?:\.n)?\.\d+)$/,
+    `Koji build directory (YYYYMMDD.N/) of ${PACKAGE} ${release}`,
+    { directory: true },
+  ).version;
   const tarball = `${dir}${build}/images/${PACKAGE}-${release}-${build}.${arch}.oci.tar.xz`;
   // Koji publishes no checksum list or signature for these builds: source.checksum or skip_verification decides.
   return { artifact: { url: tarball }, resolved: { release, build, architecture: arch }, immutable: true };

@@ -10,10 +10,43 @@ import { artifactDownloader, fetchArtifact, probeArtifact, type Artifact, type L
 import { baseUrl, escapeRegExp } from '../url.js';
 import type { SumEntry } from '../verify/sums.js';
 
-const GENTOO_ARCHES = ['amd64', 'i686', 'arm64', 'armv7a_hardfp', 'armv6j_hardfp', 'ppc', 'ppc64', 'ppc64le', 's390x', 'rv64_lp64d'];
-const BY_KERNEL = { x86_64: 'amd64', i686: 'i686', aarch64: 'arm64', armv7l: 'armv7a_hardfp', armv6l: 'armv6j_hardfp', ppc: 'ppc', ppc64: 'ppc64', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'rv64_lp64d' };
+const GENTOO_ARCHES = [
+  'amd64',
+  'i686',
+  'arm64',
+  'armv7a_hardfp',
+  'armv6j_hardfp',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  's390x',
+  'rv64_lp64d',
+];
+const BY_KERNEL = {
+  x86_64: 'amd64',
+  i686: 'i686',
+  aarch64: 'arm64',
+  armv7l: 'armv7a_hardfp',
+  armv6l: 'armv6j_hardfp',
+  ppc: 'ppc',
+  ppc64: 'ppc64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'rv64_lp64d',
+};
 /** The releases/<dir> each stage3 architecture lives under. */
-const TOP_ARCH: Record<string, string> = { amd64: 'amd64', i686: 'x86', arm64: 'arm64', armv7a_hardfp: 'arm', armv6j_hardfp: 'arm', ppc: 'ppc', ppc64: 'ppc', ppc64le: 'ppc', s390x: 's390', rv64_lp64d: 'riscv' };
+const TOP_ARCH: Record<string, string> = {
+  amd64: 'amd64',
+  i686: 'x86',
+  arm64: 'arm64',
+  armv7a_hardfp: 'arm',
+  armv6j_hardfp: 'arm',
+  ppc: 'ppc',
+  ppc64: 'ppc',
+  ppc64le: 'ppc',
+  s390x: 's390',
+  rv64_lp64d: 'riscv',
+};
 
 /**
  * Gentoo's DIGESTS: `# BLAKE2B HASH` / `# SHA512 HASH` headers, each
@@ -48,10 +81,15 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   const dir = `${url}/releases/${TOP_ARCH[arch]}/autobuilds/current-stage3-${flavour}/`;
   const entries = await fetchListing(dir, ctx);
   const pattern = new RegExp(`^stage3-${escapeRegExp(flavour)}-(\\d{8}T\\d{6}Z)\\.tar\\.xz$`);
-  const stamp = pickNewest(dir, entries, pattern, `stage3 tarball (stage3-${flavour}-<YYYYMMDDTHHMMSSZ>.tar.xz)`, { directory: false }).version;
+  const stamp = pickNewest(dir, entries, pattern, `stage3 tarball (stage3-${flavour}-<YYYYMMDDTHHMMSSZ>.tar.xz)`, {
+    directory: false,
+  }).version;
   const tarball = `${dir}stage3-${flavour}-${stamp}.tar.xz`;
   return {
-    artifact: { url: tarball, sums: { url: `${tarball}.DIGESTS`, signature: { kind: 'clearsigned' }, parse: parseGentooDigests } },
+    artifact: {
+      url: tarball,
+      sums: { url: `${tarball}.DIGESTS`, signature: { kind: 'clearsigned' }, parse: parseGentooDigests },
+    },
     resolved: { stage3: stamp, architecture: arch, ...(variant ? { variant } : {}) },
     immutable: true,
   };
@@ -66,7 +104,12 @@ export const gentooHttp = artifactDownloader({
   name: 'gentoo-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack stage3' });
+    await unpackArchive(verified.file.path, ctx.rootfs, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack stage3',
+    });
     const url = baseUrl(ctx.step.source.url, 'gentoo-http', 'a Gentoo distfiles mirror');
     const portage = await fetchArtifact(ctx, portageArtifact(url));
     const repos = await safeRootPath(ctx.rootfs, 'var/db/repos', { create: 'dirs' });
@@ -76,12 +119,22 @@ export const gentooHttp = artifactDownloader({
       if (!st) continue;
       // An empty placeholder directory is replaced; anything else is not ours to overwrite.
       if (st.isDirectory() && (await readdir(path.join(repos, name))).length === 0) await rmdir(path.join(repos, name));
-      else throw new SourceError(`${verified.input.url}: the stage3 already has /var/db/repos/${name}; kiln does not overwrite it with the portage snapshot`);
+      else
+        throw new SourceError(
+          `${verified.input.url}: the stage3 already has /var/db/repos/${name}; kiln does not overwrite it with the portage snapshot`,
+        );
     }
     // The snapshot's single top directory is portage/; it becomes the gentoo repository.
-    await unpackArchive(portage.file.path, repos, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack portage snapshot' });
+    await unpackArchive(portage.file.path, repos, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack portage snapshot',
+    });
     await rename(path.join(repos, 'portage'), target).catch((e: NodeJS.ErrnoException) => {
-      throw new SourceError(`${portage.file.url}: expected a portage/ directory in the snapshot (${e.code ?? e.message})`);
+      throw new SourceError(
+        `${portage.file.url}: expected a portage/ directory in the snapshot (${e.code ?? e.message})`,
+      );
     });
     return { inputs: [portage.input, ...portage.proofs], resolved: { portage: portage.file.url } };
   },

@@ -19,5 +19,23 @@ import { voidlinuxHttp } from './voidlinux-http.js';
 
 /** Every downloader kiln knows, by the name a definition's `source.downloader` uses. */
 export const downloaders: ReadonlyMap<string, Downloader> = new Map(
-  [busybox, debootstrap, dockerHttp, mmdebstrap, rootfsHttp, alpinelinuxHttp, archlinuxHttp, fedoraHttp, opensuseHttp, ubuntuHttp, voidlinuxHttp, gentooHttp, nixosHttp, openwrtHttp, centosHttp, rockylinuxHttp, almalinuxHttp].map((d) => [d.name, d]),
+  [
+    busybox,
+    debootstrap,
+    dockerHttp,
+    mmdebstrap,
+    rootfsHttp,
+    alpinelinuxHttp,
+    archlinuxHttp,
+    fedoraHttp,
+    opensuseHttp,
+    ubuntuHttp,
+    voidlinuxHttp,
+    gentooHttp,
+    nixosHttp,
+    openwrtHttp,
+    centosHttp,
+    rockylinuxHttp,
+    almalinuxHttp,
+  ].map((d) => [d.name, d]),
 );

@@ -25,26 +25,36 @@ interface HydraBuild {
 }
 
 function productOf(build: HydraBuild): [string, BuildProduct] | undefined {
-  return Object.entries(build.buildproducts ?? {}).find(([, p]) => p.subtype === SUBTYPE || p.name?.endsWith('.squashfs'));
+  return Object.entries(build.buildproducts ?? {}).find(
+    ([, p]) => p.subtype === SUBTYPE || p.name?.endsWith('.squashfs'),
+  );
 }
 
 /** Hydra's build JSON as a one-entry sums file: the squashfs product's sha256. */
 function parseBuild(text: string): Map<string, SumEntry> {
   const out = new Map<string, SumEntry>();
   const product = productOf(JSON.parse(text) as HydraBuild)?.[1];
-  if (product?.name && product.sha256hash && /^[0-9a-f]{64}$/.test(product.sha256hash)) out.set(product.name, { algorithm: 'sha256', hex: product.sha256hash });
+  if (product?.name && product.sha256hash && /^[0-9a-f]{64}$/.test(product.sha256hash))
+    out.set(product.name, { algorithm: 'sha256', hex: product.sha256hash });
   return out;
 }
 
 async function locate(ctx: ProbeContext): Promise<Located> {
   const hydra = (ctx.step.source.url || DEFAULT_HYDRA).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(hydra)) throw new SourceError(`source.url: "${hydra}" is not an http(s) URL of a Hydra instance`);
+  if (!/^https?:\/\//.test(hydra))
+    throw new SourceError(`source.url: "${hydra}" is not an http(s) URL of a Hydra instance`);
   const arch = distroArchitecture(ctx.definition, 'NixOS', NIX_ARCHES, KERNEL_NAMES);
   const release = ctx.definition.image.release;
-  if (!/^(\d{2}\.\d{2}|unstable)$/.test(release)) throw new SourceError(`image.release "${release}": NixOS releases are YY.MM (e.g. 24.11) or unstable`);
+  if (!/^(\d{2}\.\d{2}|unstable)$/.test(release))
+    throw new SourceError(`image.release "${release}": NixOS releases are YY.MM (e.g. 24.11) or unstable`);
   const jobset = release === 'unstable' ? 'trunk-combined' : `release-${release}`;
   const latest = `${hydra}/job/nixos/${jobset}/nixos.incusContainerImage.${arch}-linux/latest`;
-  const got = await fetchSmall(latest, { sink: ctx.sink, signal: ctx.signal, accept: 'application/json', maxBytes: 4 << 20 });
+  const got = await fetchSmall(latest, {
+    sink: ctx.sink,
+    signal: ctx.signal,
+    accept: 'application/json',
+    maxBytes: 4 << 20,
+  });
   if (!got) throw new LayoutError(`${latest}: not found (HTTP 404); Hydra has no finished build of this job`);
   let build: HydraBuild;
   try {
@@ -54,12 +64,33 @@ async function locate(ctx: ProbeContext): Promise<Located> {
   }
   const product = productOf(build);
   if (typeof build.id !== 'number' || !product || !product[1].name) {
-    throw new LayoutError(`${latest}: build ${build.id ?? '?'} has no ${SUBTYPE} product (products: ${Object.values(build.buildproducts ?? {}).map((p) => p.name).join(', ') || 'none'})`);
+    throw new LayoutError(
+      `${latest}: build ${build.id ?? '?'} has no ${SUBTYPE} product (products: ${
+        Object.values(build.buildproducts ?? {})
+          .map((p) => p.name)
+          .join(', ') || 'none'
+      })`,
+    );
   }
   const buildUrl = `${hydra}/build/${build.id}`;
   return {
-    artifact: { url: `${buildUrl}/download/${product[0]}/${product[1].name}`, sums: { url: buildUrl, signature: { kind: 'unsigned' }, name: product[1].name, parse: parseBuild, accept: 'application/json' } },
-    resolved: { release, jobset, build: String(build.id), ...(build.nixname ? { nixname: build.nixname } : {}), architecture: arch },
+    artifact: {
+      url: `${buildUrl}/download/${product[0]}/${product[1].name}`,
+      sums: {
+        url: buildUrl,
+        signature: { kind: 'unsigned' },
+        name: product[1].name,
+        parse: parseBuild,
+        accept: 'application/json',
+      },
+    },
+    resolved: {
+      release,
+      jobset,
+      build: String(build.id),
+      ...(build.nixname ? { nixname: build.nixname } : {}),
+      architecture: arch,
+    },
     immutable: true,
   };
 }
@@ -74,6 +105,11 @@ export const nixosHttp = artifactDownloader({
   name: 'nixos-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack NixOS squashfs' });
+    await unpackArchive(verified.file.path, ctx.rootfs, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack NixOS squashfs',
+    });
   },
 });

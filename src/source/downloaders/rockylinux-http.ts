@@ -8,5 +8,6 @@ export const rockylinuxHttp = rhelRebuildDownloader({
   isoPrefix: 'Rocky-',
   releasePackage: 'rocky-release',
   // Rocky signs CHECKSUM from 10 on; 8 and 9 publish it unsigned.
-  checksumSignature: (dir, major) => (major >= 10 ? { kind: 'detached', url: `${dir}CHECKSUM.asc` } : { kind: 'unsigned' }),
+  checksumSignature: (dir, major) =>
+    major >= 10 ? { kind: 'detached', url: `${dir}CHECKSUM.asc` } : { kind: 'unsigned' },
 });

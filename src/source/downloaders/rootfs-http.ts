@@ -8,7 +8,10 @@ export const rootfsHttp: Downloader = {
   name: 'rootfs-http',
   async fetch(ctx: SourceContext): Promise<SourceRecord> {
     const url = ctx.step.source.url;
-    if (!url) throw new SourceError('source.url: rootfs-http needs the URL of a root tarball, zip or squashfs (http, https or file)');
+    if (!url)
+      throw new SourceError(
+        'source.url: rootfs-http needs the URL of a root tarball, zip or squashfs (http, https or file)',
+      );
     const { file, input } = await fetchVerified(ctx, url);
     const r = await unpackArchive(file.path, ctx.rootfs, {
       sink: ctx.sink,

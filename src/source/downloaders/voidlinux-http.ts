@@ -9,18 +9,32 @@ import { baseUrl, escapeRegExp } from '../url.js';
 const VOID_ARCHES = ['x86_64', 'i686', 'aarch64', 'armv7l', 'armv6l'];
 
 async function locate(ctx: ProbeContext): Promise<Located> {
-  const url = baseUrl(ctx.step.source.url, 'voidlinux-http', 'the Void live images directory (https://<mirror>/live/current/)');
+  const url = baseUrl(
+    ctx.step.source.url,
+    'voidlinux-http',
+    'the Void live images directory (https://<mirror>/live/current/)',
+  );
   const arch = distroArchitecture(ctx.definition, 'Void Linux', VOID_ARCHES, KERNEL_NAMES);
   const variant = ctx.step.source.variant ?? '';
-  if (variant !== '' && variant !== 'musl') throw new SourceError(`source.variant "${variant}": Void's variants are "" (glibc) and musl`);
+  if (variant !== '' && variant !== 'musl')
+    throw new SourceError(`source.variant "${variant}": Void's variants are "" (glibc) and musl`);
   const flavour = variant ? `${arch}-${variant}` : arch;
   const dir = `${url}/`;
   const entries = await fetchListing(dir, ctx);
   const pattern = new RegExp(`^void-${escapeRegExp(flavour)}-ROOTFS-(\\d{8})\\.tar\\.xz$`);
-  const date = pickNewest(dir, entries, pattern, `Void ROOTFS tarball for ${flavour} (void-${flavour}-ROOTFS-YYYYMMDD.tar.xz)`, { directory: false }).version;
+  const date = pickNewest(
+    dir,
+    entries,
+    pattern,
+    `Void ROOTFS tarball for ${flavour} (void-${flavour}-ROOTFS-YYYYMMDD.tar.xz)`,
+    { directory: false },
+  ).version;
   const tarball = `${dir}void-${flavour}-ROOTFS-${date}.tar.xz`;
   return {
-    artifact: { url: tarball, sums: { url: `${dir}sha256sum.txt`, signature: { kind: 'detached', url: `${dir}sha256sum.sig` } } },
+    artifact: {
+      url: tarball,
+      sums: { url: `${dir}sha256sum.txt`, signature: { kind: 'detached', url: `${dir}sha256sum.sig` } },
+    },
     resolved: { date, architecture: arch, ...(variant ? { variant } : {}) },
     immutable: true,
   };
@@ -35,6 +49,11 @@ export const voidlinuxHttp = artifactDownloader({
   name: 'voidlinux-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task: 'unpack Void ROOTFS' });
+    await unpackArchive(verified.file.path, ctx.rootfs, {
+      sink: ctx.sink,
+      signal: ctx.signal,
+      limits: ctx.limits,
+      task: 'unpack Void ROOTFS',
+    });
   },
 });

@@ -28,7 +28,13 @@ export function detectFormat(head: Buffer): ArchiveFormat | undefined {
 function looksLikeV7Tar(b: Buffer): boolean {
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
-  const stored = parseInt(b.toString('latin1', 148, 156).replace(/[\0 ]+/g, ' ').trim(), 8);
+  const stored = parseInt(
+    b
+      .toString('latin1', 148, 156)
+      .replace(/[\0 ]+/g, ' ')
+      .trim(),
+    8,
+  );
   return b[0] !== 0 && stored === sum;
 }
 

@@ -25,7 +25,9 @@ export async function consumeViaFifo(
   try {
     execFileSync('mkfifo', ['-m', '0600', fifo]);
     // The shell opens the FIFO before anything can fail, so our open never waits forever.
-    const child = spawn('sh', ['-c', 'exec >"$0"; exec "$@"', fifo, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', 'exec >"$0"; exec "$@"', fifo, cmd, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const watched = watchChild(child, cmd, what);
     const fd = openSync(fifo, 'r');
     const buf = Buffer.allocUnsafe(4 << 20);

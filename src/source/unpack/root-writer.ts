@@ -82,12 +82,15 @@ export class RootWriter implements EntrySink {
 
   begin(h: EntryHeader): void {
     if (++this.entries > this.limits.maxEntries) {
-      throw new UnsafeArchiveError(`archive has more than ${this.limits.maxEntries} entries (at "${h.name}"); refusing to unpack it`);
+      throw new UnsafeArchiveError(
+        `archive has more than ${this.limits.maxEntries} entries (at "${h.name}"); refusing to unpack it`,
+      );
     }
     if (this.onProgress && this.entries % 512 === 0) this.onProgress(this.entries, this.bytes);
     const named = this.relPath(h.name, h.name);
     if (named === '') {
-      if (h.type !== 'dir') throw new UnsafeArchiveError(`entry "${h.name}" would replace the root directory with a ${h.type}`);
+      if (h.type !== 'dir')
+        throw new UnsafeArchiveError(`entry "${h.name}" would replace the root directory with a ${h.type}`);
       this.dirMeta.set('', meta(h));
       this.xattr('', h);
       return;
@@ -139,7 +142,8 @@ export class RootWriter implements EntrySink {
       const h = f.h;
       // A file created by root in a plain directory is already root-owned.
       if (h.uid !== 0 || h.gid !== 0 || !this.fresh) fs.fchownSync(fd, h.uid, h.gid);
-      if ((h.mode & 0o7000) !== 0 || (h.mode & this.umask) !== 0 || h.uid !== 0 || h.gid !== 0) fs.fchmodSync(fd, h.mode);
+      if ((h.mode & 0o7000) !== 0 || (h.mode & this.umask) !== 0 || h.uid !== 0 || h.gid !== 0)
+        fs.fchmodSync(fd, h.mode);
       fs.futimesSync(fd, h.mtime, h.mtime);
     } finally {
       fs.closeSync(fd);
@@ -217,7 +221,9 @@ export class RootWriter implements EntrySink {
     const target = this.parent(named, h.name, false);
     const kind = this.kindOf(target);
     if (kind === undefined) {
-      throw new UnsafeArchiveError(`entry "${h.name}" is a hardlink to "${h.linkname}", which is not in the archive before it`);
+      throw new UnsafeArchiveError(
+        `entry "${h.name}" is a hardlink to "${h.linkname}", which is not in the archive before it`,
+      );
     }
     if (kind === 'd') throw new UnsafeArchiveError(`entry "${h.name}" is a hardlink to the directory "${h.linkname}"`);
     if (target === rel) return;
@@ -290,7 +296,8 @@ export class RootWriter implements EntrySink {
       throw new UnsafeArchiveError(`entry "${h.name}" would write through the symlink "${rel}" from an earlier entry`);
     }
     if (kind === 'd') {
-      if (!this.layer) throw new UnsafeArchiveError(`entry "${h.name}" (${h.type}) would replace the directory "${rel}"`);
+      if (!this.layer)
+        throw new UnsafeArchiveError(`entry "${h.name}" (${h.type}) would replace the directory "${rel}"`);
       this.remove(rel);
       return;
     }
@@ -317,12 +324,16 @@ export class RootWriter implements EntrySink {
         const kind = this.kindOf(p);
         if (kind === 'l' && this.layer) {
           const resolved = this.dirlinkTarget(p, name);
-          if (resolved === undefined) throw new UnsafeArchiveError(`entry "${name}": the symlink "${p}" does not lead to a directory inside the root`);
+          if (resolved === undefined)
+            throw new UnsafeArchiveError(
+              `entry "${name}": the symlink "${p}" does not lead to a directory inside the root`,
+            );
           const rest = rel.slice(p.length + 1);
           return this.parent(resolved === '' ? rest : `${resolved}/${rest}`, name, create);
         }
         if (kind === 'l') throw new UnsafeArchiveError(`entry "${name}" would be written through the symlink "${p}"`);
-        if (kind !== undefined && kind !== 'd') throw new UnsafeArchiveError(`entry "${name}": "${p}" is not a directory`);
+        if (kind !== undefined && kind !== 'd')
+          throw new UnsafeArchiveError(`entry "${name}": "${p}" is not a directory`);
         if (kind === undefined) {
           if (!create) throw new UnsafeArchiveError(`entry "${name}": directory "${p}" does not exist`);
           fs.mkdirSync(this.abs(p), 0o755);
@@ -387,14 +398,19 @@ export class RootWriter implements EntrySink {
   private relPath(name: string, entry: string, what = 'entry'): string {
     if (name === '') throw new UnsafeArchiveError(`entry "${entry}": empty ${what} name`);
     if (name.startsWith('/')) {
-      throw new UnsafeArchiveError(`entry "${entry}": ${what} "${name}" is an absolute path; archives must use names relative to the root`);
+      throw new UnsafeArchiveError(
+        `entry "${entry}": ${what} "${name}" is an absolute path; archives must use names relative to the root`,
+      );
     }
     // Most names are already clean ("usr/bin/ls"); only odd ones are split and rebuilt.
     if (!CLEAN_NAME.test(name)) return name;
     const parts: string[] = [];
     for (const part of name.split('/')) {
       if (part === '' || part === '.') continue;
-      if (part === '..') throw new UnsafeArchiveError(`entry "${entry}": ${what} "${name}" has a ".." component and could land outside the root`);
+      if (part === '..')
+        throw new UnsafeArchiveError(
+          `entry "${entry}": ${what} "${name}" has a ".." component and could land outside the root`,
+        );
       parts.push(part);
     }
     return parts.join('/');
@@ -422,7 +438,11 @@ export class RootWriter implements EntrySink {
       }
       dump += `${escapeName(name)}=0s${value.toString('base64')}\n`;
     }
-    const r = spawnSync('setfattr', ['-h', '--restore=-'], { cwd: this.root, input: Buffer.from(dump, 'latin1'), encoding: 'utf8' });
+    const r = spawnSync('setfattr', ['-h', '--restore=-'], {
+      cwd: this.root,
+      input: Buffer.from(dump, 'latin1'),
+      encoding: 'utf8',
+    });
     if (r.status !== 0) {
       const why = r.error ? r.error.message : r.stderr.trim().split('\n')[0];
       throw new UnsafeArchiveError(`cannot restore extended attributes (setfattr from the attr package): ${why}`);
@@ -449,7 +469,10 @@ function octal(mode: number): string {
 function escapeName(s: string): string {
   let out = '';
   for (const byte of Buffer.from(s, 'utf8')) {
-    out += byte < 0x21 || byte === 0x5c || byte === 0x3d || byte === 0x7f ? `\\${byte.toString(8).padStart(3, '0')}` : String.fromCharCode(byte);
+    out +=
+      byte < 0x21 || byte === 0x5c || byte === 0x3d || byte === 0x7f
+        ? `\\${byte.toString(8).padStart(3, '0')}`
+        : String.fromCharCode(byte);
   }
   return out;
 }

@@ -118,7 +118,12 @@ export class TarParser {
    * skips what it holds of the padding to the next block; returns the new
    * position. The record is complete once both counts reach 0.
    */
-  private body(st: { remaining: number; padding: number }, chunk: Buffer, pos: number, take: (part: Buffer) => void): number {
+  private body(
+    st: { remaining: number; padding: number },
+    chunk: Buffer,
+    pos: number,
+    take: (part: Buffer) => void,
+  ): number {
     if (st.remaining > 0) {
       const n = Math.min(st.remaining, chunk.length - pos);
       take(chunk.subarray(pos, pos + n));
@@ -161,7 +166,9 @@ export class TarParser {
     const padding = (BLOCK - (size % BLOCK)) % BLOCK;
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
       if (size > MAX_META_RECORD) {
-        throw new UnsafeArchiveError(`tar: metadata record of ${size} bytes at byte ${this.offset} exceeds ${MAX_META_RECORD}`);
+        throw new UnsafeArchiveError(
+          `tar: metadata record of ${size} bytes at byte ${this.offset} exceeds ${MAX_META_RECORD}`,
+        );
       }
       this.state = { kind: 'meta', what: typeflag, remaining: size, padding, parts: [] };
       if (size === 0) {
@@ -295,7 +302,8 @@ function parsePax(body: Buffer, offset: number): PaxOverrides {
 
 function paxNumber(v: string, key: string, offset: number): number {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UnsafeArchiveError(`tar: pax ${key}="${v}" before byte ${offset} is not a valid number`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UnsafeArchiveError(`tar: pax ${key}="${v}" before byte ${offset} is not a valid number`);
   return n;
 }
 

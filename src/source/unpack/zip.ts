@@ -30,7 +30,8 @@ export async function unpackZip(file: string, writer: RootWriter): Promise<void>
       size: isDir || isLink ? 0 : f.uncompressedSize,
     };
     if (isLink) {
-      if (f.uncompressedSize > MAX_SYMLINK_TARGET) throw new UnsafeArchiveError(`zip entry "${f.path}": symlink target is too long`);
+      if (f.uncompressedSize > MAX_SYMLINK_TARGET)
+        throw new UnsafeArchiveError(`zip entry "${f.path}": symlink target is too long`);
       h.linkname = (await f.buffer()).toString('utf8');
       writer.begin(h);
       writer.end();

@@ -13,7 +13,16 @@ import { isClearsigned, parseChecksum, parseSums } from './sums.js';
 /** Signature files tried next to a file or a sums file, in this order. */
 const SIGNATURE_SUFFIXES = ['.asc', '.sig', '.gpg'];
 /** Sums files tried in the file's directory; `{}` is the file's own name. */
-const SUMS_NAMES = ['SHA256SUMS', 'SHA512SUMS', 'sha256sums', 'sha512sums', 'sha256sum.txt', 'sha512sum.txt', '{}.sha256', '{}.sha512'];
+const SUMS_NAMES = [
+  'SHA256SUMS',
+  'SHA512SUMS',
+  'sha256sums',
+  'sha512sums',
+  'sha256sum.txt',
+  'sha512sum.txt',
+  '{}.sha256',
+  '{}.sha512',
+];
 
 export interface VerifiedFile {
   file: CachedFile;
@@ -29,13 +38,19 @@ export interface VerifiedFile {
  * - `checksum` set (kiln extension, `sha256:HEX`/`sha512:HEX`): must match;
  * - neither: an error unless `skip_verification: true` (ignored when keys are set).
  */
-export async function fetchVerified(ctx: SourceContext, url: string, source: SourceSection = ctx.step.source): Promise<VerifiedFile> {
+export async function fetchVerified(
+  ctx: SourceContext,
+  url: string,
+  source: SourceSection = ctx.step.source,
+): Promise<VerifiedFile> {
   const keys = source.keys ?? [];
   let checksum: ExpectedDigest | undefined;
   if (source.checksum !== undefined && source.checksum !== '') {
     checksum = parseChecksum(source.checksum);
     if (!checksum) {
-      throw new SourceError(`source.checksum: "${source.checksum}" is not sha256:<64 hex digits> or sha512:<128 hex digits>`);
+      throw new SourceError(
+        `source.checksum: "${source.checksum}" is not sha256:<64 hex digits> or sha512:<128 hex digits>`,
+      );
     }
   }
   const http = { sink: ctx.sink, signal: ctx.signal };
@@ -78,7 +93,9 @@ export async function fetchVerified(ctx: SourceContext, url: string, source: Sou
       const fingerprint = await verifyDetached(keyring, sigUrl, sig, file.path);
       return { file, input: input(file, `gpg:${fingerprint}`) };
     }
-    throw new VerificationError(`${url}: source.keys are set but no signature or signed sums file was found (tried ${tried.join(', ')})`);
+    throw new VerificationError(
+      `${url}: source.keys are set but no signature or signed sums file was found (tried ${tried.join(', ')})`,
+    );
   } finally {
     await keyring.dispose();
   }
@@ -108,7 +125,9 @@ async function expectedFromSignedSums(
         if (!sig) continue;
         const tmp = path.join(ctx.workDir, `sums-${process.pid}-${Date.now()}`);
         await writeFile(tmp, sums);
-        const fingerprint = await verifyDetached(keyring, `${sumsUrl}${suffix}`, sig, tmp).finally(() => rm(tmp, { force: true }));
+        const fingerprint = await verifyDetached(keyring, `${sumsUrl}${suffix}`, sig, tmp).finally(() =>
+          rm(tmp, { force: true }),
+        );
         signed = { text: sums.toString('utf8'), fingerprint };
         break;
       }
@@ -118,14 +137,18 @@ async function expectedFromSignedSums(
       continue;
     }
     const entries = parseSums(signed.text);
-    const entry = entries.get(name) ?? (entries.size === 1 && pattern.startsWith('{}') ? [...entries.values()][0] : undefined);
+    const entry =
+      entries.get(name) ?? (entries.size === 1 && pattern.startsWith('{}') ? [...entries.values()][0] : undefined);
     if (!entry) throw new VerificationError(`${sumsUrl}: signed, but has no checksum for ${name}`);
     return { expected: entry, fingerprint: signed.fingerprint };
   }
   return undefined;
 }
 
-async function fetchText(url: string, http: { sink: SourceContext['sink']; signal?: AbortSignal }): Promise<Buffer | undefined> {
+async function fetchText(
+  url: string,
+  http: { sink: SourceContext['sink']; signal?: AbortSignal },
+): Promise<Buffer | undefined> {
   if (url.startsWith('file:')) {
     try {
       return await readFile(new URL(url));
@@ -139,7 +162,9 @@ async function fetchText(url: string, http: { sink: SourceContext['sink']; signa
 async function assertDigest(url: string, file: CachedFile, expected: ExpectedDigest): Promise<void> {
   const got = await hashFile(file.path, expected.algorithm);
   if (got !== expected.hex) {
-    throw new VerificationError(`${url}: ${expected.algorithm} mismatch with source.checksum: expected ${expected.hex}, got ${got}`);
+    throw new VerificationError(
+      `${url}: ${expected.algorithm} mismatch with source.checksum: expected ${expected.hex}, got ${got}`,
+    );
   }
 }
 

@@ -43,7 +43,8 @@ export async function buildKeyring(keys: string[], opts: KeyringOptions = {}): P
       if (key.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
         const r = await gpg(home, ['--import'], key);
         const imported = statusLines(r.stdout, 'IMPORT_OK').map((f) => f[1]!);
-        if (imported.length === 0) throw new VerificationError(`${where}: not a valid armored public key (${firstLine(r.stderr)})`);
+        if (imported.length === 0)
+          throw new VerificationError(`${where}: not a valid armored public key (${firstLine(r.stderr)})`);
         continue;
       }
       const fpr = key.replace(/\s+/g, '').replace(/^0x/i, '').toUpperCase();
@@ -94,7 +95,13 @@ async function importFromHost(home: string, fpr: string, dirs: string[]): Promis
   return false;
 }
 
-async function receiveKey(home: string, fpr: string, keyserver: string, where: string, sink?: EventSink): Promise<void> {
+async function receiveKey(
+  home: string,
+  fpr: string,
+  keyserver: string,
+  where: string,
+  sink?: EventSink,
+): Promise<void> {
   const args = ['--keyserver', keyserver];
   const proxy = process.env.https_proxy ?? process.env.HTTPS_PROXY ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
   if (proxy) args.push('--keyserver-options', `http-proxy=${proxy}`);
@@ -130,7 +137,11 @@ async function listFingerprints(home: string): Promise<string[]> {
   return out;
 }
 
-async function gpg(home: string, args: string[], input?: string | Buffer): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+async function gpg(
+  home: string,
+  args: string[],
+  input?: string | Buffer,
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const r = await execa('gpg', ['--homedir', home, '--batch', '--no-tty', '--status-fd', '1', ...args], {
     reject: false,
     ...(input !== undefined ? { input } : {}),
@@ -146,7 +157,13 @@ function statusLines(stdout: string, keyword: string): string[][] {
 }
 
 function firstLine(s: string): string {
-  return s.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? 'no output';
+  return (
+    s
+      .trim()
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'no output'
+  );
 }
 
 /**
@@ -158,7 +175,8 @@ function judge(what: string, status: string, stderr: string): string {
   const valid = statusLines(status, 'VALIDSIG');
   if (valid.length > 0) return valid[0]![9] ?? valid[0]![0]!;
   const missing = [...statusLines(status, 'NO_PUBKEY'), ...statusLines(status, 'ERRSIG')].map((f) => f[0]!);
-  if (missing.length > 0) throw new VerificationError(`${what}: signed by unknown key ${missing[0]} (not in source.keys)`);
+  if (missing.length > 0)
+    throw new VerificationError(`${what}: signed by unknown key ${missing[0]} (not in source.keys)`);
   if (statusLines(status, 'EXPKEYSIG').length > 0) throw new VerificationError(`${what}: signed by an expired key`);
   if (statusLines(status, 'REVKEYSIG').length > 0) throw new VerificationError(`${what}: signed by a revoked key`);
   if (statusLines(status, 'NODATA').length > 0) throw new VerificationError(`${what}: no OpenPGP signature found`);
@@ -166,12 +184,19 @@ function judge(what: string, status: string, stderr: string): string {
 }
 
 /** Verifies a detached signature (armored or binary) over `dataFile`. */
-export async function verifyDetached(keyring: Keyring, what: string, signature: Buffer, dataFile: string): Promise<string> {
+export async function verifyDetached(
+  keyring: Keyring,
+  what: string,
+  signature: Buffer,
+  dataFile: string,
+): Promise<string> {
   const home = path.dirname(keyring.file);
   const sig = path.join(home, `sig-${process.pid}-${Date.now()}`);
   await writeFile(sig, signature);
   try {
-    const r = await execa('gpgv', ['--homedir', home, '--keyring', keyring.file, '--status-fd', '1', sig, dataFile], { reject: false });
+    const r = await execa('gpgv', ['--homedir', home, '--keyring', keyring.file, '--status-fd', '1', sig, dataFile], {
+      reject: false,
+    });
     return judge(what, String(r.stdout), String(r.stderr));
   } finally {
     await rm(sig, { force: true });
@@ -179,16 +204,24 @@ export async function verifyDetached(keyring: Keyring, what: string, signature: 
 }
 
 /** Verifies a clearsigned document and returns only the signed text (never what surrounds it). */
-export async function verifyClearsigned(keyring: Keyring, what: string, doc: Buffer): Promise<{ fingerprint: string; content: Buffer }> {
+export async function verifyClearsigned(
+  keyring: Keyring,
+  what: string,
+  doc: Buffer,
+): Promise<{ fingerprint: string; content: Buffer }> {
   const home = path.dirname(keyring.file);
   const stamp = `${process.pid}-${Date.now()}`;
   const input = path.join(home, `doc-${stamp}`);
   const output = path.join(home, `out-${stamp}`);
   await writeFile(input, doc);
   try {
-    const r = await execa('gpgv', ['--homedir', home, '--keyring', keyring.file, '--status-fd', '1', '--output', output, input], {
-      reject: false,
-    });
+    const r = await execa(
+      'gpgv',
+      ['--homedir', home, '--keyring', keyring.file, '--status-fd', '1', '--output', output, input],
+      {
+        reject: false,
+      },
+    );
     const fingerprint = judge(what, String(r.stdout), String(r.stderr));
     return { fingerprint, content: await readFile(output) };
   } finally {

@@ -32,7 +32,13 @@ export interface AlpineMirror {
  */
 export function alpineMirror(
   key: TestKey,
-  opts: { base?: string; releases: Record<string, string[]>; arches?: string[]; extraFiles?: Record<string, string>; applets?: 'all' | 'few' },
+  opts: {
+    base?: string;
+    releases: Record<string, string[]>;
+    arches?: string[];
+    extraFiles?: Record<string, string>;
+    applets?: 'all' | 'few';
+  },
 ): AlpineMirror {
   const base = opts.base ?? '/alpine';
   const tree = new MirrorTree('nginx');
@@ -42,7 +48,9 @@ export function alpineMirror(
       const dir = `${base}/v${short}/releases/${arch}`;
       for (const version of versions) {
         const name = `alpine-minirootfs-${version}-${arch}.tar.gz`;
-        const tgz = busyboxArchive({ ...alpineRootFiles(version), ...opts.extraFiles }, 'gzip', { applets: opts.applets ?? 'few' });
+        const tgz = busyboxArchive({ ...alpineRootFiles(version), ...opts.extraFiles }, 'gzip', {
+          applets: opts.applets ?? 'few',
+        });
         tarballs.set(`${version}/${arch}`, tgz);
         tree.add(`${dir}/${name}`, tgz);
         tree.add(`${dir}/${name}.sha256`, `${sha256(tgz)}  ${name}\n`);
@@ -50,7 +58,10 @@ export function alpineMirror(
         tree.add(`${dir}/alpine-standard-${version}-${arch}.iso`, 'not really an iso\n');
       }
       tree.add(`${dir}/alpine-minirootfs-${short}.0_rc1-${arch}.tar.gz`, 'release candidate\n');
-      tree.add(`${dir}/latest-releases.yaml`, `---\n- title: "Mini root filesystem"\n  flavor: "alpine-minirootfs"\n  version: ${versions.at(-1)}\n`);
+      tree.add(
+        `${dir}/latest-releases.yaml`,
+        `---\n- title: "Mini root filesystem"\n  flavor: "alpine-minirootfs"\n  version: ${versions.at(-1)}\n`,
+      );
     }
   }
   return { tree, tarballs };

@@ -25,7 +25,11 @@ export function opensuseMirror(key: TestKey, opts: { leap?: string[]; arches?: s
   const names = new Map<string, string>();
   const releases: Array<[string, string, string]> = [];
   for (const arch of opts.arches ?? ['x86_64', 'aarch64']) {
-    releases.push(['tumbleweed', `/repositories/Virtualization:/containers:/images:/openSUSE-Tumbleweed/${TW_REPO[arch]}`, arch]);
+    releases.push([
+      'tumbleweed',
+      `/repositories/Virtualization:/containers:/images:/openSUSE-Tumbleweed/${TW_REPO[arch]}`,
+      arch,
+    ]);
     for (const leap of opts.leap ?? ['16.0']) releases.push([leap, `/distribution/leap/${leap}/appliances`, arch]);
   }
   for (const [release, dir, arch] of releases) {
@@ -42,7 +46,10 @@ export function opensuseMirror(key: TestKey, opts: { leap?: string[]; arches?: s
       );
       tree.add(`${dir}/${name}`, txz);
       tree.add(`${dir}/${name}.sha256`, key.clearsign(`${sha256(txz)}  ${name}\n`));
-      tree.add(`${dir}/opensuse-${flavour}-image.${arch}-${version}-lxc-Build${build}.packages`, 'busybox|1.36|x86_64\n');
+      tree.add(
+        `${dir}/opensuse-${flavour}-image.${arch}-${version}-lxc-Build${build}.packages`,
+        'busybox|1.36|x86_64\n',
+      );
       if (build === '10.2') {
         tarballs.set(`${release}/${arch}`, txz);
         names.set(`${release}/${arch}`, name);

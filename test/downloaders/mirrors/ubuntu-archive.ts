@@ -47,7 +47,13 @@ function dependencies(s: Stanza): string[] {
   const fields = [s.get('Pre-Depends'), s.get('Depends')].filter((f): f is string => Boolean(f));
   return fields
     .flatMap((f) => f.split(','))
-    .map((clause) => clause.split('|')[0]!.replace(/\(.*?\)/g, '').replace(/:\w+/, '').trim())
+    .map((clause) =>
+      clause
+        .split('|')[0]!
+        .replace(/\(.*?\)/g, '')
+        .replace(/:\w+/, '')
+        .trim(),
+    )
     .filter(Boolean);
 }
 
@@ -91,7 +97,11 @@ async function fetchDebs(arch: string): Promise<{ stanza: Stanza; deb: Buffer }[
     }
   }
   const out: { stanza: Stanza; deb: Buffer }[] = [];
-  for (const s of closure(index, providers, stanzas.filter(isSeed).map((s) => s.get('Package')!))) {
+  for (const s of closure(
+    index,
+    providers,
+    stanzas.filter(isSeed).map((s) => s.get('Package')!),
+  )) {
     const file = path.join(dir, path.basename(s.get('Filename')!));
     if (!existsSync(file)) {
       const res = await fetch(`${base}/${s.get('Filename')}`);
@@ -108,9 +118,31 @@ async function fetchDebs(arch: string): Promise<{ stanza: Stanza; deb: Buffer }[
 
 /** The index entry as the archive writes it; every package `required`, so the default variant's `important` set is empty. */
 function packagesEntry(s: Stanza, filename: string, deb: Buffer): string {
-  const keep = ['Package', 'Source', 'Version', 'Installed-Size', 'Maintainer', 'Architecture', 'Replaces', 'Provides', 'Pre-Depends', 'Depends', 'Breaks', 'Conflicts', 'Essential', 'Multi-Arch', 'Description'];
+  const keep = [
+    'Package',
+    'Source',
+    'Version',
+    'Installed-Size',
+    'Maintainer',
+    'Architecture',
+    'Replaces',
+    'Provides',
+    'Pre-Depends',
+    'Depends',
+    'Breaks',
+    'Conflicts',
+    'Essential',
+    'Multi-Arch',
+    'Description',
+  ];
   const lines = keep.filter((k) => s.has(k)).map((k) => `${k}: ${s.get(k)}`);
-  lines.push('Priority: required', `Section: ${s.get('Section') ?? 'misc'}`, `Filename: ${filename}`, `Size: ${deb.length}`, `SHA256: ${sha256(deb)}`);
+  lines.push(
+    'Priority: required',
+    `Section: ${s.get('Section') ?? 'misc'}`,
+    `Filename: ${filename}`,
+    `Size: ${deb.length}`,
+    `SHA256: ${sha256(deb)}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -123,7 +155,10 @@ export interface UbuntuArchive {
 }
 
 /** `<base>/dists/<codename>/...` for each codename, one shared pool, signed with `key`. */
-export async function ubuntuArchive(key: TestKey, opts: { codenames: string[]; arch?: string; base?: string }): Promise<UbuntuArchive> {
+export async function ubuntuArchive(
+  key: TestKey,
+  opts: { codenames: string[]; arch?: string; base?: string },
+): Promise<UbuntuArchive> {
   const arch = opts.arch ?? 'amd64';
   const base = opts.base ?? '/ubuntu';
   const tree = new MirrorTree('apache');

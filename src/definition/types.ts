@@ -1,7 +1,8 @@
 /**
  * The distribution definition, as distrobuilder's YAML schema describes it
- * (shared/docs/definitions-spec.md section 1). Field names are the YAML keys so
- * that templates see the same context distrobuilder gives them.
+ * (`image`, `source`, `targets`, `files`, `packages`, `actions`, `mappings`).
+ * Field names are the YAML keys so that templates see the same context
+ * distrobuilder gives them.
  */
 
 export interface Filters {

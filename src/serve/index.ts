@@ -1,6 +1,6 @@
 /**
  * `kiln serve`: a static server for an image tree, made for LXC, LXD and
- * Incus clients (see shared/docs/image-server-spec.md sections 1.3, 2.6, 7).
+ * Incus clients: what lxc-create's download template and the simplestreams clients request.
  */
 import { closeSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';

@@ -49,14 +49,21 @@ describe('the seccomp deny list', () => {
     expect(inside.getpid).toBe('ok');
   });
 
-  it('answers keyring calls with ENOSYS, also through the i386 ABI of an x86_64 step', async () => {
+  it('answers keyring calls with ENOSYS', async () => {
     const inside = parse((await run({ rootfs: root, argv: ['/usr/local/bin/syscalls'] })).stdout);
     expect(host.keyctl).not.toBe('ENOSYS');
     expect(inside.keyctl).toBe('ENOSYS');
-    if (process.arch === 'x64') {
-      expect(host['keyctl-i386']).not.toBe('ENOSYS');
-      expect(inside['keyctl-i386']).toBe('ENOSYS');
+  });
+
+  it('answers keyring calls with ENOSYS through the i386 ABI of an x86_64 step too', async (ctx) => {
+    // A kernel booted without ia32 emulation has no int 0x80 entry at all:
+    // then there is no 32-bit path to close and nothing to show.
+    if (process.arch !== 'x64' || host['keyctl-i386'] === 'no-i386-abi') {
+      ctx.skip('this kernel has no i386 syscall entry');
     }
+    const inside = parse((await run({ rootfs: root, argv: ['/usr/local/bin/syscalls'] })).stdout);
+    expect(host['keyctl-i386']).not.toBe('ENOSYS');
+    expect(inside['keyctl-i386']).toBe('ENOSYS');
   });
 
   it('holds for a step that asked for every capability', async () => {

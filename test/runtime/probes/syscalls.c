@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void probe(const char *name, long nr, long a, long b, long c)
@@ -30,13 +31,31 @@ int main(void)
 #if defined(__x86_64__)
 	{
 		long r;
+		int status;
+		pid_t pid;
 
-		/* keyctl through the i386 ABI (int 0x80 works in 64-bit code). */
-		__asm__ volatile("int $0x80"
-				 : "=a"(r)
-				 : "a"(288L), "b"(-1L), "c"(0L), "d"(0L)
-				 : "memory");
-		printf("keyctl-i386 %s\n", r < 0 ? strerrorname_np((int)-r) : "ok");
+		/*
+		 * keyctl through the i386 ABI (int 0x80 works in 64-bit code).
+		 * In a child: a kernel booted without ia32 emulation answers
+		 * int 0x80 with SIGSEGV, and that says nothing about seccomp.
+		 */
+		(void)fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			__asm__ volatile("int $0x80"
+					 : "=a"(r)
+					 : "a"(288L), "b"(-1L), "c"(0L), "d"(0L)
+					 : "memory");
+			printf("keyctl-i386 %s\n",
+			       r < 0 ? strerrorname_np((int)-r) : "ok");
+			_exit(0);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			return 1;
+		if (!WIFEXITED(status))
+			printf("keyctl-i386 no-i386-abi\n");
 	}
 #endif
 	return 0;

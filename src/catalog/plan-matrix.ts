@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { partsOf, prepareBuild, probeSource, type BuildOptions } from '../pipeline/index.js';
+import { partsOf, prepareBuild, probeSource } from '../pipeline/index.js';
 import { inputDigest } from '../pipeline/input-digest.js';
 import type { BuildRecord } from '../pipeline/record.js';
 import { productKey } from '../publish/names.js';
@@ -7,11 +7,13 @@ import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
-import { expandCatalog, publicationOf, rebuildReasons } from './matrix.js';
+import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
+import { expandCatalog, rebuildReasons } from './matrix.js';
 import type { Catalog } from './types.js';
 
 export interface MatrixRow {
   id: string;
+  /** Relative to the catalog file's directory: a matrix travels to other machines. */
   definition: string;
   overrides: string[];
   /** null when the downloader cannot tell what upstream serves without fetching the root. */
@@ -22,7 +24,7 @@ export interface MatrixRow {
   wouldSkip: boolean | null;
   /** Why it would be built: what changed since the published build (empty when skipped or unknown). */
   changes: string[];
-  /** The command a CI job runs to build just this cell. */
+  /** The command a CI job runs, from the catalog file's directory, to build just this cell. */
   command: string;
   error?: string;
 }
@@ -33,8 +35,10 @@ export interface MatrixRow {
  */
 export async function planMatrix(
   catalog: Catalog,
-  opts: { only?: string; out: string; cacheDir: string; workParent: string; force: boolean },
+  opts: CatalogOutputChoices & { only?: string; workParent: string; force: boolean; flags?: string[] },
 ): Promise<MatrixRow[]> {
+  const base = path.dirname(path.resolve(catalog.file));
+  const fromBase = (p: string): string => path.relative(base, path.resolve(p)) || '.';
   const tree = path.resolve(opts.out);
   const pending = new Set((await readPruneState(tree)).pending.map((p) => p.path));
   const published = await scanTree(tree, { exclude: pending, sink: nullSink });
@@ -42,28 +46,26 @@ export async function planMatrix(
   for (const c of expandCatalog(catalog, opts.only)) {
     const row: MatrixRow = {
       id: c.id,
-      definition: c.entry.definition,
+      definition: fromBase(c.entry.definition),
       overrides: c.overrides,
       inputDigest: null,
       published: null,
       wouldSkip: null,
       changes: [],
-      command: `kiln build --catalog ${catalog.file} --only ${c.id} --out ${opts.out}`,
+      command: shellWords([
+        'kiln',
+        'build',
+        '--catalog',
+        path.basename(catalog.file),
+        '--only',
+        c.id,
+        '--out',
+        fromBase(opts.out),
+        ...(opts.flags ?? []),
+      ]),
     };
     try {
-      const buildOpts: BuildOptions = {
-        definitionFile: c.entry.definition,
-        overrides: c.overrides,
-        strictTemplates: false,
-        out: opts.out,
-        cacheDir: opts.cacheDir,
-        workParent: opts.workParent,
-        formats: c.entry.formats,
-        compression: { method: 'xz' },
-        squashfsCompression: 'xz',
-        ...publicationOf(c),
-        sink: nullSink,
-      };
+      const buildOpts = cellBuildOptions(c, opts, { workParent: opts.workParent, sink: nullSink });
       const prepared = await prepareBuild(buildOpts);
       const def = prepared.plan.definition;
       const previous: BuildRecord | undefined = published.get(
@@ -92,4 +94,9 @@ export async function planMatrix(
     rows.push(row);
   }
   return rows;
+}
+
+/** Words joined so that a POSIX shell gives them back unchanged. */
+function shellWords(words: string[]): string {
+  return words.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

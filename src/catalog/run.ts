@@ -15,18 +15,18 @@ import { pruneTree, publishBuild } from '../publish/index.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import type { BuildRecord, ProductId } from '../pipeline/record.js';
-import type { SquashfsCompression, TarCompression } from '../pack/types.js';
 import { isKilnError } from '../util/errors.js';
 import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
 import { bootTest } from './boot-test.js';
 import { LogFileSink } from './log-sink.js';
-import { expandCatalog, publicationOf, rebuildReasons } from './matrix.js';
+import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
+import { expandCatalog, rebuildReasons } from './matrix.js';
 import type { InputParts } from '../pipeline/input-digest.js';
 import { writeReport, type BuildReport, type CatalogReport } from './report.js';
 import type { Catalog, Combination } from './types.js';
 
-export interface CatalogRunOptions {
+export interface CatalogRunOptions extends CatalogOutputChoices {
   catalog: Catalog;
   only?: string;
   jobs: number;
@@ -34,18 +34,11 @@ export interface CatalogRunOptions {
   /** Boot-test every image with the real LXC client before publishing. */
   test: boolean;
   testTimeoutSeconds: number;
-  out: string;
-  cacheDir: string;
   workParent: string;
   /** Where images that fail the boot test are kept, with their logs. */
   quarantine: string;
   /** One serial for every build of the run. */
   serial: string;
-  compression: TarCompression;
-  squashfsCompression: SquashfsCompression;
-  sign?: string;
-  strictTemplates: boolean;
-  sourceDateEpoch?: number;
   sink: EventSink;
   signal?: AbortSignal;
 }
@@ -147,22 +140,12 @@ async function runOne(
   try {
     await mkdir(opts.workParent, { recursive: true });
     workParent = await mkdtemp(path.join(opts.workParent, 'kiln-catalog-'));
-    const buildOpts: BuildOptions = {
-      definitionFile: c.entry.definition,
-      overrides: [...c.overrides, `image.serial=${opts.serial}`],
-      strictTemplates: opts.strictTemplates,
-      out: opts.out,
-      cacheDir: opts.cacheDir,
+    const buildOpts: BuildOptions = cellBuildOptions(c, opts, {
       workParent,
-      formats: c.entry.formats,
-      compression: opts.compression,
-      squashfsCompression: opts.squashfsCompression,
-      ...publicationOf(c),
       sink,
-      ...(opts.sign ? { sign: opts.sign } : {}),
-      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      serial: opts.serial,
       ...(opts.signal ? { signal: opts.signal } : {}),
-    };
+    });
     const prepared = await prepareBuild(buildOpts, timings);
     const def = prepared.plan.definition;
     report.product = {

@@ -4,6 +4,7 @@ import { parseCommandArgs, usageError } from './args.js';
 import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { planMatrix } from '../catalog/plan-matrix.js';
+import { parseCompression, parseSquashfsCompression } from './output-options.js';
 
 /**
  * `kiln plan --catalog FILE --matrix`: every cell of the catalog with its
@@ -20,17 +21,34 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
       out: { type: 'string', default: 'out' },
       force: { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
+      compression: { type: 'string', default: 'xz' },
+      'squashfs-compression': { type: 'string', default: 'xz' },
+      'strict-templates': { type: 'boolean', default: false },
+      sign: { type: 'string' },
     },
     usage,
   );
   if (positionals.length > 0) throw usageError('--catalog takes no definition file', usage);
   if (!values.matrix) throw usageError('--catalog goes with --matrix', usage);
   const catalog = await loadCatalog(values.catalog as string);
+  // The output choices change the input digest: the matrix digests the ones
+  // given here, and each cell's command passes them on to its build.
+  const flags = [
+    ...(values.compression !== 'xz' ? ['--compression', values.compression] : []),
+    ...(values['squashfs-compression'] !== 'xz' ? ['--squashfs-compression', values['squashfs-compression']] : []),
+    ...(values['strict-templates'] ? ['--strict-templates'] : []),
+    ...(values.sign !== undefined ? ['--sign', values.sign] : []),
+  ];
   const rows = await planMatrix(catalog, {
     out: values.out,
     cacheDir: values['cache-dir'] ?? defaultCacheDir(),
     workParent: os.tmpdir(),
     force: values.force,
+    compression: parseCompression(values.compression),
+    squashfsCompression: parseSquashfsCompression(values['squashfs-compression']),
+    strictTemplates: values['strict-templates'],
+    flags,
+    ...(values.sign !== undefined ? { sign: values.sign } : {}),
     ...(values.only !== undefined ? { only: values.only } : {}),
   });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

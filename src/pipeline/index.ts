@@ -147,10 +147,6 @@ export function partsOf(prepared: PreparedBuild, identity: SourceIdentity, opts:
   return inputParts({ planDigest: prepared.planDigest, source: identity, outputs: outputChoices(opts) });
 }
 
-export function digestOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): string {
-  return inputDigest(partsOf(prepared, identity, opts));
-}
-
 /**
  * source -> customize -> pack, in a private scratch directory. `unchanged`
  * is asked once the input digest is known (before the source stage when the

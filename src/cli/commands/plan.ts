@@ -8,7 +8,8 @@ import { usageError } from '../args.js';
 
 const USAGE =
   'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--vm] [--strict-templates] [--json]\n' +
-  '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR] [--force] [--json]';
+  '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR] [--force] ' +
+  '[--compression M[:LEVEL]] [--squashfs-compression M] [--strict-templates] [--sign KEY] [--json]';
 
 function targetsFor(value: string, vm: boolean): TargetKind[] {
   switch (value) {

@@ -1,0 +1,44 @@
+import type { BuildOptions } from '../pipeline/index.js';
+import type { SquashfsCompression, TarCompression } from '../pack/types.js';
+import type { EventSink } from '../util/events.js';
+import { publicationOf } from './matrix.js';
+import type { Combination } from './types.js';
+
+/** What a catalog run sets for all of its cells: the output choices and where things go. */
+export interface CatalogOutputChoices {
+  out: string;
+  cacheDir: string;
+  compression: TarCompression;
+  squashfsCompression: SquashfsCompression;
+  strictTemplates: boolean;
+  sign?: string;
+  sourceDateEpoch?: number;
+}
+
+/**
+ * The one place a cell's build options are made. `kiln build --catalog` and
+ * `kiln plan --matrix` both call it, so the matrix digests the very options
+ * the run will build with (compression included) and its "would skip" holds.
+ */
+export function cellBuildOptions(
+  c: Combination,
+  choices: CatalogOutputChoices,
+  run: { workParent: string; sink: EventSink; serial?: string; signal?: AbortSignal },
+): BuildOptions {
+  return {
+    definitionFile: c.entry.definition,
+    overrides: [...c.overrides, ...(run.serial !== undefined ? [`image.serial=${run.serial}`] : [])],
+    strictTemplates: choices.strictTemplates,
+    out: choices.out,
+    cacheDir: choices.cacheDir,
+    workParent: run.workParent,
+    formats: c.entry.formats,
+    compression: choices.compression,
+    squashfsCompression: choices.squashfsCompression,
+    ...publicationOf(c),
+    sink: run.sink,
+    ...(choices.sign !== undefined ? { sign: choices.sign } : {}),
+    ...(choices.sourceDateEpoch !== undefined ? { sourceDateEpoch: choices.sourceDateEpoch } : {}),
+    ...(run.signal ? { signal: run.signal } : {}),
+  };
+}

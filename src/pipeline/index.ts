@@ -101,7 +101,7 @@ export async function prepareBuild(opts: BuildOptions, timings: Record<string, n
       strictTemplates: opts.strictTemplates,
     });
     const plan = makePlan(loaded, { targets });
-    return { plan, planDigest: await planDigest(opts.definitionFile, opts.overrides, opts.strictTemplates, targets) };
+    return { plan, planDigest: planDigest(plan) };
   });
 }
 

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { loadDefinition } from '../definition/index.js';
-import { makePlan } from '../plan/index.js';
-import type { TargetKind } from '../plan/types.js';
+import type { Plan } from '../plan/types.js';
 import type { SourceIdentity, SourceRecord } from '../source/types.js';
 import { KILN_VERSION } from '../util/version.js';
 
@@ -26,24 +24,30 @@ export function sha256Json(value: unknown): string {
     .digest('hex');
 }
 
+/** `value` with every occurrence of `text` in its strings and keys replaced. */
+function masked(value: unknown, text: string, by: string): unknown {
+  if (typeof value === 'string') return value.split(text).join(by);
+  if (Array.isArray(value)) return value.map((v) => masked(v, text, by));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k.split(text).join(by), masked(v, text, by)]),
+    );
+  }
+  return value;
+}
+
 /**
- * The digest of what a build would do: its resolved plan with the serial
- * held fixed, without the definition's file name or comments. Two builds
- * with the same plan digest run the same steps.
+ * The digest of what a build would do: its resolved plan, the one the build
+ * runs, with the serial masked wherever templates put it and without the
+ * definition's file name or comments. Two builds with the same plan digest
+ * run the same steps. A template that reshapes the serial (a filter) leaves
+ * it unmasked: then every serial digests differently and the build is redone,
+ * never wrongly skipped.
  */
-export async function planDigest(
-  file: string,
-  overrides: string[],
-  strictTemplates: boolean,
-  targets: TargetKind[],
-): Promise<string> {
-  const loaded = await loadDefinition(file, {
-    overrides: [...overrides, `image.serial=${SERIAL_PLACEHOLDER}`],
-    strictTemplates,
-  });
-  const plan = makePlan(loaded, { targets });
+export function planDigest(plan: Plan): string {
   const { definitionFile: _file, definitionDigest: _digest, ...rest } = plan;
-  return sha256Json(rest);
+  const serial = plan.definition.image.serial;
+  return sha256Json(serial ? masked(rest, serial, SERIAL_PLACEHOLDER) : rest);
 }
 
 /** The source identity of a finished source stage: what it downloaded, by digest. */

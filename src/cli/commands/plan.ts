@@ -3,22 +3,24 @@ import { parseDefinitionArgs } from './validate.js';
 import { loadDefinition } from '../../definition/index.js';
 import { makePlan } from '../../plan/index.js';
 import type { Plan, TargetKind } from '../../plan/types.js';
+import { targetsFor as pipelineTargets } from '../../pipeline/index.js';
 import { DefinitionError, formatDiagnostic } from '../../util/errors.js';
 import { usageError } from '../args.js';
 
 const USAGE =
-  'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--vm] [--strict-templates] [--json]\n' +
+  'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--strict-templates] [--json]\n' +
   '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR] [--force] ' +
   '[--compression M[:LEVEL]] [--squashfs-compression M] [--strict-templates] [--sign KEY] [--json]';
 
-function targetsFor(value: string, vm: boolean): TargetKind[] {
+/** The targets `--target` names, as `kiln build --formats` would make them. */
+function targetsFor(value: string): TargetKind[] {
   switch (value) {
     case 'lxc':
-      return ['lxc'];
+      return pipelineTargets(['lxc']);
     case 'incus':
-      return ['incus'];
+      return pipelineTargets(['incus']);
     case 'all':
-      return vm ? ['incus'] : ['lxc', 'incus'];
+      return pipelineTargets(['lxc', 'incus']);
     default:
       throw usageError(`--target: unknown target '${value}'; allowed: lxc, incus, all`, USAGE);
   }
@@ -87,7 +89,14 @@ const command: Command = {
       return planCatalogMatrix(ctx, USAGE);
     }
     const args = parseDefinitionArgs(ctx.argv, USAGE, { target: { type: 'string', default: 'all' } });
-    const targets = targetsFor(String(args.rest.target), args.targetType === 'vm');
+    // A plan is what `kiln build` runs, and kiln builds no VM image yet: a VM
+    // plan would promise a build that cannot happen.
+    if (args.targetType === 'vm')
+      throw usageError(
+        '--vm: kiln builds container images only for now, so there is no VM plan to show; `kiln validate --vm` checks the VM parts of a definition',
+        USAGE,
+      );
+    const targets = targetsFor(String(args.rest.target));
     try {
       const loaded = await loadDefinition(args.file, {
         overrides: args.overrides,

@@ -88,7 +88,7 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
   await mkdir(opts.workParent, { recursive: true });
   for (const prefix of ['kiln-catalog-', 'kiln-build-'])
     for (const stale of await sweepStaleWorkDirs(opts.workParent, prefix))
-      log(opts.sink, 'info', `removed the work dir of a run that died: ${stale}`);
+      log(opts.sink, 'warn', `removed the work dir of a run that died: ${stale}`);
   for (const c of combinations) opts.sink.emit({ type: 'build', build: c.id, status: 'queued' });
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
   const reports = await Promise.all(

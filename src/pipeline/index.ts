@@ -181,7 +181,7 @@ export async function buildArtifacts(
 
   await mkdir(opts.workParent, { recursive: true });
   for (const stale of await sweepStaleWorkDirs(opts.workParent, 'kiln-build-'))
-    log(opts.sink, 'info', `removed the work dir of a build that died: ${stale}`);
+    log(opts.sink, 'warn', `removed the work dir of a build that died: ${stale}`);
   const work = await makeOwnedWorkDir(opts.workParent, 'kiln-build-');
   const dispose = async (): Promise<void> => {
     // A bootstrapper killed outright (SIGKILL after the grace period, OOM)

@@ -384,6 +384,28 @@ static int setup_dev(const struct kr_spec *spec, const struct host_fds *h)
 	return 0;
 }
 
+/*
+ * /run and /tmp are memory: without size= a step could fill half the
+ * host's RAM (the kernel default) through each of them. Their pages are
+ * charged to the step's memory cgroup too, so both limits hold.
+ */
+static int mount_tmp(const struct kr_spec *spec)
+{
+	char run[64], tmp[64], size[40];
+
+	size[0] = '\0';
+	if (spec->tmpfs_size > 0)
+		(void)snprintf(size, sizeof(size), ",size=%lld",
+			       (long long)spec->tmpfs_size);
+	(void)snprintf(run, sizeof(run), "mode=755%s", size);
+	(void)snprintf(tmp, sizeof(tmp), "mode=1777%s", size);
+	if (mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, run, 0755) < 0 ||
+	    mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, tmp, 01777) < 0)
+		return -1;
+
+	return 0;
+}
+
 int kr_container_setup(const struct kr_spec *spec)
 {
 	struct host_fds h;
@@ -408,10 +430,7 @@ int kr_container_setup(const struct kr_spec *spec)
 
 	if (setup_proc(&h) < 0 || setup_sys(&h) < 0 || setup_dev(spec, &h) < 0)
 		goto out;
-	if (mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=755", 0755) <
-		    0 ||
-	    mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777",
-		     01777) < 0)
+	if (mount_tmp(spec) < 0)
 		goto out;
 	/* Not fatal: a root the step may not write to can lack the file. */
 	if (spec->net_host && bind_fd(h.resolv, "/etc/resolv.conf", false,

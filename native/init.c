@@ -106,7 +106,7 @@ static int harden(const struct kr_spec *spec)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return kr_syserror("prctl PR_SET_NO_NEW_PRIVS");
 
-	return kr_seccomp_load();
+	return kr_seccomp_load(spec);
 }
 
 static void drop_all_caps(void)

@@ -46,6 +46,10 @@ struct kr_spec {
 	int64_t pids;
 	int64_t cpu_milli;
 	int64_t timeout_ms;
+	/* size= of the /tmp and /run tmpfs mounts, 0: the kernel's default */
+	int64_t tmpfs_size;
+	/* the step may create user namespaces */
+	bool userns_allow;
 	struct kr_strv uid_map;
 	struct kr_strv gid_map;
 	struct kr_strv caps_keep;
@@ -67,7 +71,7 @@ int kr_remove_tree(const char *path);
 int kr_overlay_workdir(const char *upper, char *buf, size_t size);
 
 /* seccomp.c */
-int kr_seccomp_load(void);
+int kr_seccomp_load(const struct kr_spec *spec);
 
 /* spec.c */
 int kr_spec_read(int fd, struct kr_spec *spec);

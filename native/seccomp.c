@@ -8,6 +8,7 @@
  * step runs package managers, not a sandboxed service.
  */
 #include <errno.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <string.h>
 
@@ -70,7 +71,47 @@ static int add_compat_arches(scmp_filter_ctx ctx)
 	return 0;
 }
 
-int kr_seccomp_load(void)
+/*
+ * An unprivileged user namespace hands the step a full capability set over
+ * fresh namespaces: kernel attack surface (most local privilege escalations
+ * of recent years start there) that no package manager needs. Denied by
+ * flag, so plain clone/fork and the other unshare uses keep working:
+ * unshare(2) and clone(2) take the flags in argument 0 on every ABI
+ * libseccomp maps here. clone3 passes its flags in memory a filter cannot
+ * read, so it fails with ENOSYS and glibc falls back to clone, as under
+ * Docker's default profile. The sysctl user.max_user_namespaces=0 would do
+ * it without seccomp, but only inside a user namespace of the container's
+ * own; a step running as real root has none, and setting it there would
+ * change the host.
+ */
+static int deny_userns(scmp_filter_ctx ctx)
+{
+	static const char *by_flags[] = { "unshare", "clone" };
+	size_t i;
+	int nr, rc;
+
+	for (i = 0; i < sizeof(by_flags) / sizeof(*by_flags); i++) {
+		nr = seccomp_syscall_resolve_name(by_flags[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER,
+					      CLONE_NEWUSER));
+		if (rc < 0)
+			return kr_error("seccomp_rule_add %s (user namespaces): "
+					"%s", by_flags[i], strerror(-rc));
+	}
+	nr = seccomp_syscall_resolve_name("clone3");
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* older libseccomp: the kernel has it not */
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+	if (rc < 0)
+		return kr_error("seccomp_rule_add clone3: %s", strerror(-rc));
+
+	return 0;
+}
+
+int kr_seccomp_load(const struct kr_spec *spec)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -93,6 +134,8 @@ int kr_seccomp_load(void)
 			goto out;
 		}
 	}
+	if (!spec->userns_allow && deny_userns(ctx) < 0)
+		goto out;
 	rc = seccomp_load(ctx);
 	if (rc < 0) {
 		kr_error("seccomp_load: %s", strerror(-rc));

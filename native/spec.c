@@ -100,6 +100,13 @@ static int set_record(struct kr_spec *spec, char *key, char *value)
 		return parse_int(key, value, &spec->cpu_milli);
 	} else if (strcmp(key, "timeout_ms") == 0) {
 		return parse_int(key, value, &spec->timeout_ms);
+	} else if (strcmp(key, "tmpfs_size") == 0) {
+		return parse_int(key, value, &spec->tmpfs_size);
+	} else if (strcmp(key, "userns") == 0) {
+		if (strcmp(value, "allow") != 0 && strcmp(value, "deny") != 0)
+			return kr_error("spec: userns must be allow or deny: %s",
+					value);
+		spec->userns_allow = strcmp(value, "allow") == 0;
 	} else if (strcmp(key, "uid_map") == 0) {
 		if (kr_strv_push(&spec->uid_map, value) < 0)
 			return kr_syserror("spec: uid_map");
@@ -157,15 +164,15 @@ bool kr_spec_keeps_cap(const struct kr_spec *spec, const char *name)
 }
 
 /*
- * A cgroup is made when it enforces something: a limit, or (for a step
- * that may mknod as real root) the devices allow-list. The pid namespace
- * alone already guarantees the whole tree dies; on cgroup v1 moving a task
- * into a cgroup costs an RCU grace period, so it is not paid for nothing.
+ * Every run gets a cgroup: kiln always sends default memory and pids
+ * limits (a step is untrusted input), and even a spec without them is
+ * accounted (pids tracks the whole tree). The RCU grace period moving a
+ * task costs on cgroup v1 (~10 ms) is the price of a bounded step.
  */
 bool kr_spec_needs_cgroup(const struct kr_spec *spec)
 {
-	return spec->memory > 0 || spec->pids > 0 || spec->cpu_milli > 0 ||
-	       (spec->uid_map.n == 0 && kr_spec_keeps_cap(spec, "mknod"));
+	(void)spec;
+	return true;
 }
 
 int kr_spec_read(int fd, struct kr_spec *spec)

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -18,6 +18,7 @@ import type { BuildRecord, ProductId } from '../pipeline/record.js';
 import { isKilnError } from '../util/errors.js';
 import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
+import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { bootTest } from './boot-test.js';
 import { LogFileSink } from './log-sink.js';
 import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
@@ -77,6 +78,10 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
     [...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]),
   );
 
+  await mkdir(opts.workParent, { recursive: true });
+  for (const prefix of ['kiln-catalog-', 'kiln-build-'])
+    for (const stale of await sweepStaleWorkDirs(opts.workParent, prefix))
+      log(opts.sink, 'warn', `removed the work dir of a run that died: ${stale}`);
   for (const c of combinations) opts.sink.emit({ type: 'build', build: c.id, status: 'queued' });
   const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
   const reports = await Promise.all(
@@ -139,7 +144,7 @@ async function runOne(
   let built: BuiltImage | undefined;
   try {
     await mkdir(opts.workParent, { recursive: true });
-    workParent = await mkdtemp(path.join(opts.workParent, 'kiln-catalog-'));
+    workParent = await makeOwnedWorkDir(opts.workParent, 'kiln-catalog-');
     const buildOpts: BuildOptions = cellBuildOptions(c, opts, {
       workParent,
       sink,

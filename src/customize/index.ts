@@ -8,6 +8,7 @@ import { internalActions } from './internal/index.js';
 import type { UndoList } from './internal/types.js';
 import { repositoryHandlers } from './repositories/index.js';
 import { runStepInContainer } from './run-step.js';
+import { stepRuntime } from './step-limits.js';
 import { emptyMetadata } from './metadata.js';
 
 export interface CustomizeOptions {
@@ -72,6 +73,7 @@ async function runStep(
     rootfs: opts.rootfs,
     env: opts.plan.environment,
     sink: opts.sink,
+    runtime: stepRuntime(opts.plan.definition.runtime),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
   switch (step.kind) {

@@ -13,6 +13,8 @@ export interface InContainerStep {
   timeoutSeconds?: number;
   sink: EventSink;
   signal?: AbortSignal;
+  /** Limits and user-namespace permission (the definition's `runtime`); defaults when absent. */
+  runtime?: Pick<RunSpec, 'limits' | 'allowUserNamespaces'>;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function runStepInContainer(step: InContainerStep): Promise<void> {
     ...(step.script !== undefined ? { script: step.script } : {}),
     ...(step.timeoutSeconds ? { timeoutMs: step.timeoutSeconds * 1000 } : {}),
     ...(step.signal ? { signal: step.signal } : {}),
+    ...step.runtime,
   };
   const result = await runInContainer(spec);
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -53,7 +56,7 @@ export async function runStepInContainer(step: InContainerStep): Promise<void> {
         : end.kind === 'timeout'
           ? `timed out after ${step.timeoutSeconds ?? '?'}s`
           : end.kind === 'oom'
-            ? 'ran out of memory'
+            ? 'ran out of memory (raise runtime.memory in the definition if the step needs more)'
             : 'was aborted';
   throw new StepError(step.name, why, {
     exitCode: result.exitCode || 1,

@@ -115,6 +115,12 @@ export const TRIGGERS = ['post-unpack', 'post-update', 'post-packages', 'post-fi
 
 export const CLOUD_INIT_NAMES = ['user-data', 'meta-data', 'vendor-data', 'network-config'] as const;
 
+/** The sizes parseSize (src/runtime/parse-size.ts) reads. */
+const SIZE_PATTERN = {
+  regex: '^\\s*\\d+(\\.\\d+)?\\s*[bkmgtBKMGT]?([iI]?[bB])?\\s*$',
+  hint: 'a size such as 512M, 2G or 1048576',
+};
+
 const str = (description: string, extra: Omit<StringSchema, 'type' | 'description'> = {}): StringSchema => ({
   type: 'string',
   description,
@@ -408,6 +414,17 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
             },
           }),
         },
+      },
+    },
+    runtime: {
+      type: 'object',
+      description:
+        'kiln extension: the containers build steps run in. Every step is bounded by default (memory: half the RAM up to 4G, 4096 pids, 1G each for /tmp and /run, no user namespaces); raise what a build needs.',
+      properties: {
+        memory: str('Memory of each step (its tmpfs pages included), e.g. 8G.', { pattern: SIZE_PATTERN }),
+        pids: { type: 'integer', description: 'Tasks (processes and threads) of each step.', minimum: 1 },
+        tmpfs: str('size= of each of the /tmp and /run tmpfs mounts of a step, e.g. 4G.', { pattern: SIZE_PATTERN }),
+        user_namespaces: bool('Let steps create user namespaces (unshare -U, rootless container tools).'),
       },
     },
   },

@@ -136,6 +136,14 @@ export interface EnvironmentSection {
   variables?: EnvVariable[];
 }
 
+/** kiln extension: limits of the containers build steps run in (sizes as parseSize reads them). */
+export interface RuntimeSection {
+  memory?: string;
+  pids?: number;
+  tmpfs?: string;
+  user_namespaces?: boolean;
+}
+
 export interface Definition {
   image: ImageSection;
   source: SourceSection;
@@ -145,6 +153,7 @@ export interface Definition {
   actions?: ActionEntry[];
   mappings?: MappingsSection;
   environment?: EnvironmentSection;
+  runtime?: RuntimeSection;
 }
 
 /** A definition after overrides, defaults and validation: the fields a build relies on are set. */

@@ -4,6 +4,7 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
 import { KilnError } from '../util/errors.js';
+import { leashed } from '../util/leash.js';
 import { compressorCommand } from './compressors.js';
 import type { TarCompression } from './types.js';
 
@@ -15,8 +16,8 @@ export interface ArchiveOutput {
 }
 
 function toolFailure(tool: string, path: string, e: unknown): KilnError {
-  const err = e as { stderr?: string; shortMessage?: string; message?: string; code?: string };
-  if (err.code === 'ENOENT')
+  const err = e as { stderr?: string; shortMessage?: string; message?: string; code?: string; exitCode?: number };
+  if (err.code === 'ENOENT' || (err.exitCode === 127 && (err.stderr ?? '').includes('kiln-leash: cannot execute')))
     return new KilnError(`${tool} is not installed: kiln needs it to write ${path}`, { cause: e });
   const stderr = (err.stderr ?? '').trim().split('\n').slice(-5);
   return new KilnError(`${tool} failed writing ${path}: ${err.shortMessage ?? err.message ?? String(e)}`, {
@@ -53,7 +54,7 @@ export function compressedFileOutput(
     return { path, input: hasher, finished: pipeline(hasher, file).then(done) };
   }
   const [cmd, args] = command;
-  const proc: ResultPromise = execa(cmd, args, {
+  const proc: ResultPromise = execa(...leashed(cmd, args), {
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -96,7 +97,7 @@ export function squashfsOutput(path: string, o: SquashfsOptions): { input: Writa
     `uid=0,gid=0,mode=0755,mtime=${o.mtime}`,
     path,
   ];
-  const proc = execa('tar2sqfs', args, {
+  const proc = execa(...leashed('tar2sqfs', args), {
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { leashed } from '../util/leash.js';
 import { execa } from 'execa';
 import { KilnError } from '../util/errors.js';
 
@@ -73,8 +74,7 @@ export class Signer {
 
 async function gpg(env: Record<string, string>, args: string[], what: string, signal?: AbortSignal): Promise<string> {
   const r = await execa(
-    'gpg',
-    ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+    ...leashed('gpg', ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]),
     {
       env,
       reject: false,
@@ -82,7 +82,8 @@ async function gpg(env: Record<string, string>, args: string[], what: string, si
       ...(signal ? { cancelSignal: signal } : {}),
     },
   );
-  if ((r as { code?: string }).code === 'ENOENT') throw new KilnError('gpg is not installed: kiln needs it for --sign');
+  if (r.exitCode === 127 && String(r.stderr).includes('kiln-leash: cannot execute'))
+    throw new KilnError('gpg is not installed: kiln needs it for --sign');
   if (signal?.aborted) throw signal.reason;
   if (r.exitCode !== 0) {
     throw new KilnError(what, { details: String(r.stderr).trim().split('\n').slice(-5) });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDefinition, parseExpiry, productArch } from '../definition/index.js';
@@ -16,6 +16,7 @@ import type { BuildRecord } from './record.js';
 import type { EventSink } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
 import { detachMountsUnder } from '../util/mounts.js';
+import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { log } from '../util/events.js';
 import { identityFromRecord, inputDigest, inputParts, planDigest, type InputParts } from './input-digest.js';
 
@@ -175,7 +176,9 @@ export async function buildArtifacts(
   }
 
   await mkdir(opts.workParent, { recursive: true });
-  const work = await mkdtemp(path.join(opts.workParent, 'kiln-build-'));
+  for (const stale of await sweepStaleWorkDirs(opts.workParent, 'kiln-build-'))
+    log(opts.sink, 'warn', `removed the work dir of a build that died: ${stale}`);
+  const work = await makeOwnedWorkDir(opts.workParent, 'kiln-build-');
   const dispose = async (): Promise<void> => {
     // A bootstrapper killed outright (SIGKILL after the grace period, OOM)
     // leaves proc and sysfs mounted in the root: never delete through them.

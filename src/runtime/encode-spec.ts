@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
+import { withDefaultLimits } from './default-limits.js';
 import type { RunSpec } from './types.js';
 
 /**
@@ -22,10 +23,12 @@ export function encodeSpec(spec: RunSpec, parentPid: number): Buffer {
   for (const b of spec.binds ?? []) {
     records.push(['bind', path.resolve(b.source)], ['bind_dst', b.target], ['bind_rw', b.readWrite ? '1' : '0']);
   }
-  const limits = spec.limits ?? {};
+  const limits = withDefaultLimits(spec.limits);
   if (limits.memoryBytes !== undefined) records.push(['memory', String(Math.floor(limits.memoryBytes))]);
   if (limits.pids !== undefined) records.push(['pids', String(Math.floor(limits.pids))]);
   if (limits.cpus !== undefined) records.push(['cpu_milli', String(Math.max(1, Math.round(limits.cpus * 1000)))]);
+  if (limits.tmpfsBytes !== undefined) records.push(['tmpfs_size', String(Math.floor(limits.tmpfsBytes))]);
+  records.push(['userns', spec.allowUserNamespaces ? 'allow' : 'deny']);
   if (spec.timeoutMs !== undefined) records.push(['timeout_ms', String(Math.max(1, Math.ceil(spec.timeoutMs)))]);
   for (const line of spec.userns?.uidMap ?? []) records.push(['uid_map', line]);
   for (const line of spec.userns?.gidMap ?? []) records.push(['gid_map', line]);

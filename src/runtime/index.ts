@@ -9,6 +9,7 @@ import type { RunResult, RunSpec } from './types.js';
 import { validateSpec } from './validate-spec.js';
 
 export { findRuntimeBinary } from './binary.js';
+export { defaultLimits, withDefaultLimits } from './default-limits.js';
 export type * from './types.js';
 
 /**

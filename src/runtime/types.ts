@@ -13,11 +13,14 @@ export interface BindMount {
   readWrite?: boolean;
 }
 
+/** Each field left out gets its default (`defaultLimits()` in default-limits.ts). */
 export interface ResourceLimits {
   memoryBytes?: number;
   pids?: number;
-  /** CPU quota in cores, e.g. 1.5. */
+  /** CPU quota in cores, e.g. 1.5 (no default). */
   cpus?: number;
+  /** `size=` of each of the /tmp and /run tmpfs mounts. */
+  tmpfsBytes?: number;
 }
 
 export interface UserNamespace {
@@ -59,6 +62,12 @@ export interface RunSpec {
    * `cap_`, e.g. `sys_admin` for a step that must mount), or `all`.
    */
   capabilities?: string[];
+  /**
+   * Let the step create user namespaces (`unshare -U`, rootless container
+   * tools). Denied by default: a new user namespace gives the step a full
+   * capability set over fresh namespaces, kernel attack surface.
+   */
+  allowUserNamespaces?: boolean;
   /** The step's stdin: `null` (default, /dev/null) or kiln's own stdin. */
   stdin?: 'null' | 'inherit';
   /**

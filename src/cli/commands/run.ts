@@ -6,7 +6,7 @@ import { parseSize } from '../../runtime/parse-size.js';
 import type { BindMount, RunSpec } from '../../runtime/types.js';
 
 const USAGE =
-  'kiln run ROOTFS [--memory SIZE] [--pids N] [--cpus N] [--timeout SECONDS] [--network host|none] ' +
+  'kiln run ROOTFS [--memory SIZE] [--pids N] [--cpus N] [--tmpfs SIZE] [--allow-userns] [--timeout SECONDS] [--network host|none] ' +
   '[--hostname NAME] [--bind SRC:DST[:rw]]... [--overlay DIR] [--userns INSIDE:OUTSIDE:COUNT] ' +
   '[--env NAME=VALUE]... [--cwd DIR] [--cap-add NAME]... -- CMD [ARG...]';
 
@@ -14,6 +14,8 @@ const OPTIONS = {
   memory: { type: 'string' },
   pids: { type: 'string' },
   cpus: { type: 'string' },
+  tmpfs: { type: 'string' },
+  'allow-userns': { type: 'boolean' },
   timeout: { type: 'string' },
   network: { type: 'string' },
   hostname: { type: 'string' },
@@ -78,6 +80,7 @@ export function parseRunArgs(argv: string[]): RunSpec {
   if (values.memory !== undefined) limits.memoryBytes = parseSize(values.memory, '--memory');
   if (values.pids !== undefined) limits.pids = positiveNumber(values.pids, '--pids', true);
   if (values.cpus !== undefined) limits.cpus = positiveNumber(values.cpus, '--cpus', false);
+  if (values.tmpfs !== undefined) limits.tmpfsBytes = parseSize(values.tmpfs, '--tmpfs');
 
   const spec: RunSpec = {
     rootfs: positionals[0] as string,
@@ -94,6 +97,7 @@ export function parseRunArgs(argv: string[]): RunSpec {
   if (values.overlay !== undefined) spec.overlay = { upperDir: values.overlay };
   if (values.userns !== undefined) spec.userns = parseUserns(values.userns);
   if (values.cwd !== undefined) spec.cwd = values.cwd;
+  if (values['allow-userns']) spec.allowUserNamespaces = true;
   if (values['cap-add']) spec.capabilities = values['cap-add'].map((c) => c.toLowerCase().replace(/^cap_/, ''));
   return spec;
 }
@@ -102,7 +106,9 @@ const run: Command = {
   name: 'run',
   summary:
     'Run a command in a container over ROOTFS exactly as build steps run (fresh namespaces, pivot_root, ' +
-    "cgroup limits, no network unless --network host); the exit code is the command's (124 timeout, 137 out of memory).",
+    'default limits (memory: half the RAM up to 4G, 4096 pids, 1G each for /tmp and /run; raise them with ' +
+    '--memory, --pids, --tmpfs), no user namespaces unless --allow-userns, ' +
+    "no network unless --network host); the exit code is the command's (124 timeout, 137 out of memory).",
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
     const spec = parseRunArgs(ctx.argv);

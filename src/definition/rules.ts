@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../util/errors.js';
 import { CLOUD_INIT_NAMES, MANAGERS } from './schema.js';
+import { downloaderFacts } from './registry-names.js';
 import type { Definition } from './types.js';
 import type { Pos } from './yaml-tree.js';
 
@@ -100,22 +101,11 @@ export function checkRules(
 
   const src = def.source;
   if (src) {
-    const needUrl = ['docker-http', 'rootfs-http', 'rpmbootstrap'];
-    if (needUrl.includes(src.downloader) && !src.url)
-      at('source.url', `the ${src.downloader} downloader needs source.url`, 'source');
-    if (src.downloader === 'alpaquita-http' && src.variant !== 'musl' && src.variant !== 'glibc') {
-      at('source.variant', 'the alpaquita-http downloader needs source.variant: musl or glibc', 'source');
-    }
-    if (src.downloader === 'alpinelinux-http' && def.image?.release === 'edge' && !src.same_as) {
-      at(
-        'source.same_as',
-        'alpinelinux-http builds edge from a numbered release: set source.same_as (for example 3.22)',
-        'source',
-      );
-    }
-    // Bootstrappers check the archive's Release file themselves; every downloader of a file honours a checksum.
-    const noChecksum = ['debootstrap', 'mmdebstrap', 'rpmbootstrap'];
-    if (src.checksum !== undefined && noChecksum.includes(src.downloader)) {
+    const facts = downloaderFacts(src.downloader);
+    if (facts.needsUrl && !src.url) at('source.url', `the ${src.downloader} downloader needs source.url`, 'source');
+    const own = facts.check?.(src, def.image?.release);
+    if (own) at(own.path, own.message, 'source');
+    if (src.checksum !== undefined && facts.verifiesOwnRelease) {
       at(
         'source.checksum',
         `source.checksum is not used by ${src.downloader}, which verifies the archive's signed Release files; use source.keys`,

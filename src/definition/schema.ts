@@ -5,6 +5,8 @@
  * changes both.
  */
 import { ARCHITECTURE_NAMES, ARCHITECTURE_MAP_NAMES } from './architectures.js';
+import { DOWNLOADER_NAMES, DOWNLOADERS_NOT_IN_KILN, GENERATOR_NAMES, MANAGER_NAMES } from './registry-names.js';
+import { nearest } from './suggest.js';
 
 interface Base {
   description: string;
@@ -53,63 +55,19 @@ export interface MapSchema extends Base {
 
 export type SchemaNode = StringSchema | BooleanSchema | IntegerSchema | ArraySchema | ObjectSchema | MapSchema;
 
-export const DOWNLOADERS = [
-  'almalinux-http',
-  'alpaquita-http',
-  'alpinelinux-http',
-  'alt-http',
-  'apertis-http',
-  'archlinux-http',
-  'busybox',
-  'centos-http',
-  'debootstrap',
-  'docker-http',
-  'fedora-http',
-  'funtoo-http',
-  'gentoo-http',
-  'nixos-http',
-  'openeuler-http',
-  'opensuse-http',
-  'openwrt-http',
-  'oraclelinux-http',
-  'plamolinux-http',
-  'rockylinux-http',
-  'rootfs-http',
-  'rpmbootstrap',
-  'slackware-http',
-  'springdalelinux-http',
-  'ubuntu-http',
-  'voidlinux-http',
-  'vyos-http',
-] as const;
+export const DOWNLOADERS: readonly string[] = DOWNLOADER_NAMES;
+export const MANAGERS: readonly string[] = MANAGER_NAMES;
+export const GENERATORS: readonly string[] = GENERATOR_NAMES;
 
-export const MANAGERS = [
-  'apk',
-  'apt',
-  'dnf',
-  'egoportage',
-  'opkg',
-  'pacman',
-  'portage',
-  'yum',
-  'equo',
-  'xbps',
-  'zypper',
-  'anise',
-  'slackpkg',
-] as const;
-
-export const GENERATORS = [
-  'dump',
-  'copy',
-  'template',
-  'hostname',
-  'hosts',
-  'remove',
-  'cloud-init',
-  'incus-agent',
-  'fstab',
-] as const;
+/** Why a name distrobuilder knows is refused, with the closest name kiln has. */
+const notInKiln = (names: readonly string[], implemented: readonly string[]): Record<string, string> =>
+  Object.fromEntries(
+    names.map((n) => [
+      n,
+      `${n} is not implemented in kiln (closest implemented: '${nearest(n, implemented) ?? ''}'; ` +
+        "any distribution's root tarball can be fetched with 'rootfs-http')",
+    ]),
+  );
 
 export const TRIGGERS = ['post-unpack', 'post-update', 'post-packages', 'post-files'] as const;
 
@@ -199,6 +157,7 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
         downloader: str('Downloader.', {
           enum: DOWNLOADERS,
           enumNotes: {
+            ...notInKiln(DOWNLOADERS_NOT_IN_KILN, DOWNLOADERS),
             'sabayon-http': 'sabayon-http has no implementation in distrobuilder either (Sabayon is discontinued)',
           },
         }),

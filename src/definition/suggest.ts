@@ -38,3 +38,17 @@ export function didYouMean(input: string, candidates: readonly string[]): string
   const c = closest(input, candidates);
   return c === undefined ? '' : ` (did you mean '${c}'?)`;
 }
+
+/** The candidate with the fewest edits from `input`, however many. */
+export function nearest(input: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(input.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}

@@ -1,5 +1,6 @@
 import { managerFor } from '../customize/managers/index.js';
 import { matchesFilters, PHASE_MASKS } from '../definition/filters.js';
+import { generatorFacts } from '../definition/registry-names.js';
 import type { ActionEntry, LoadedDefinition, ResolvedDefinition, Trigger } from '../definition/types.js';
 import { KilnError } from '../util/errors.js';
 import { planEnvironment } from './environment.js';
@@ -26,7 +27,6 @@ export interface PlanOptions {
 }
 
 /** Generators that only make sense in a virtual machine (distrobuilder refuses them for LXC). */
-const VM_ONLY_GENERATORS = new Set(['fstab', 'incus-agent']);
 
 /**
  * The resolved build, in the order it runs (definitions-spec sections 1, 4
@@ -140,7 +140,7 @@ function generatorSteps(loaded: LoadedDefinition, render: FieldRenderer, targets
   const out: GeneratorStep[] = [];
   (def.files ?? []).forEach((f, i) => {
     if (!matchesFilters(f, def, PHASE_MASKS.files)) return;
-    if (targets.includes('lxc') && VM_ONLY_GENERATORS.has(f.generator)) {
+    if (targets.includes('lxc') && generatorFacts(f.generator).vmOnly) {
       throw errorAt(
         loaded,
         `files[${i}]`,

@@ -1,10 +1,8 @@
 import { matchesFilters, PHASE_MASKS } from '../definition/filters.js';
+import { downloaderFacts } from '../definition/registry-names.js';
 import type { PackageSet, ResolvedDefinition } from '../definition/types.js';
 import type { PackageManagerSpec } from '../customize/managers/index.js';
 import type { PackageCommandStep } from './types.js';
-
-/** Downloaders that take `early: true` sets (debootstrap --include/--exclude, rpmbootstrap). */
-export const EARLY_DOWNLOADERS: ReadonlySet<string> = new Set(['debootstrap', 'rpmbootstrap']);
 
 interface IndexedSet {
   set: PackageSet;
@@ -18,7 +16,7 @@ interface IndexedSet {
  */
 export function earlyPackages(def: ResolvedDefinition): { install: string[]; remove: string[] } {
   const out = { install: [] as string[], remove: [] as string[] };
-  if (!EARLY_DOWNLOADERS.has(def.source.downloader)) return out;
+  if (!downloaderFacts(def.source.downloader).earlyPackages) return out;
   for (const set of def.packages?.sets ?? []) {
     if (!set.early || !matchesFilters(set, def, PHASE_MASKS.earlyPackages)) continue;
     out[set.action].push(...set.packages);
@@ -28,7 +26,7 @@ export function earlyPackages(def: ResolvedDefinition): { install: string[]; rem
 
 /** The sets of the normal flow, filtered, in definition order. */
 export function normalSets(def: ResolvedDefinition): IndexedSet[] {
-  const early = EARLY_DOWNLOADERS.has(def.source.downloader);
+  const early = downloaderFacts(def.source.downloader).earlyPackages === true;
   const out: IndexedSet[] = [];
   (def.packages?.sets ?? []).forEach((set, i) => {
     if (early && set.early) return;

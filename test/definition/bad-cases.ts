@@ -31,7 +31,7 @@ const MANAGERS = 'apk, apt, dnf, egoportage, opkg, pacman, portage, yum, equo, x
 const GENERATORS = 'dump, copy, template, hostname, hosts, remove, cloud-init, incus-agent, fstab';
 const TRIGGERS = 'post-unpack, post-update, post-packages, post-files';
 const DOWNLOADERS =
-  'almalinux-http, alpaquita-http, alpinelinux-http, alt-http, apertis-http, archlinux-http, busybox, centos-http, debootstrap, docker-http, fedora-http, funtoo-http, gentoo-http, nixos-http, openeuler-http, opensuse-http, openwrt-http, oraclelinux-http, plamolinux-http, rockylinux-http, rootfs-http, rpmbootstrap, slackware-http, springdalelinux-http, ubuntu-http, voidlinux-http, vyos-http';
+  'almalinux-http, alpinelinux-http, archlinux-http, busybox, centos-http, debootstrap, docker-http, fedora-http, gentoo-http, mmdebstrap, nixos-http, opensuse-http, openwrt-http, rockylinux-http, rootfs-http, ubuntu-http, voidlinux-http';
 const MAPS =
   'alpinelinux, altlinux, archlinux, centos, debian, gentoo, openwrt, plamolinux, voidlinux, funtoo, slackware';
 const ARCHES =

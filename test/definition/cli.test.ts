@@ -38,7 +38,7 @@ describe('kiln validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toEqual([
       `${file}:3:3: image.relase: unknown key 'relase' (did you mean 'release'?); allowed: distribution, release, architecture, description, expiry, variant, name, serial, architecture_mapped, architecture_kernel, architecture_personality`,
-      `${file}:5:15: source.downloader: unknown value 'debootsrap' (did you mean 'debootstrap'?); allowed: ${'almalinux-http, alpaquita-http, alpinelinux-http, alt-http, apertis-http, archlinux-http, busybox, centos-http, debootstrap, docker-http, fedora-http, funtoo-http, gentoo-http, nixos-http, openeuler-http, opensuse-http, openwrt-http, oraclelinux-http, plamolinux-http, rockylinux-http, rootfs-http, rpmbootstrap, slackware-http, springdalelinux-http, ubuntu-http, voidlinux-http, vyos-http'}`,
+      `${file}:5:15: source.downloader: unknown value 'debootsrap' (did you mean 'debootstrap'?); allowed: ${'almalinux-http, alpinelinux-http, archlinux-http, busybox, centos-http, debootstrap, docker-http, fedora-http, gentoo-http, mmdebstrap, nixos-http, opensuse-http, openwrt-http, rockylinux-http, rootfs-http, ubuntu-http, voidlinux-http'}`,
       `${file}: 2 problems`,
       '',
     ]);

@@ -1,3 +1,4 @@
+import type { GeneratorName } from '../../definition/registry-names.js';
 import type { Generator } from './types.js';
 import { cloudInit } from './cloud-init.js';
 import { copy } from './copy.js';
@@ -10,6 +11,16 @@ import { remove } from './remove.js';
 import { template } from './template.js';
 
 /** The file generators by name (definitions-spec section 3). */
-export const generators: Record<string, Generator> = Object.fromEntries(
-  [dump, copy, template, hostname, hosts, remove, cloudInit, incusAgent, fstab].map((g) => [g.name, g]),
-);
+const table: Record<GeneratorName, Generator> = {
+  dump,
+  copy,
+  template,
+  hostname,
+  hosts,
+  remove,
+  'cloud-init': cloudInit,
+  'incus-agent': incusAgent,
+  fstab,
+};
+// Typed by the one list of names (src/definition/registry-names.ts).
+export const generators: Readonly<Record<string, Generator>> = table;

@@ -1,3 +1,4 @@
+import type { ManagerName } from '../../definition/registry-names.js';
 import type { PackagesSection } from '../../definition/types.js';
 import { anise } from './anise.js';
 import { apk } from './apk.js';
@@ -18,9 +19,23 @@ import { zypper } from './zypper.js';
 export type { PackageManagerSpec, RepositoryHandling } from './types.js';
 
 /** The package managers by `packages.manager` name. */
-export const managers: Readonly<Record<string, PackageManagerSpec>> = Object.fromEntries(
-  [apk, apt, dnf, egoportage, opkg, pacman, portage, yum, equo, xbps, zypper, anise, slackpkg].map((m) => [m.name, m]),
-);
+const table: Record<ManagerName, PackageManagerSpec> = {
+  apk,
+  apt,
+  dnf,
+  egoportage,
+  opkg,
+  pacman,
+  portage,
+  yum,
+  equo,
+  xbps,
+  zypper,
+  anise,
+  slackpkg,
+};
+// Typed by the one list of names (src/definition/registry-names.ts).
+export const managers: Readonly<Record<string, PackageManagerSpec>> = table;
 
 /** The manager a packages section selects, or undefined when it selects none. */
 export function managerFor(packages: PackagesSection | undefined): PackageManagerSpec | undefined {

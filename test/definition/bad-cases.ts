@@ -22,7 +22,7 @@ source:
 
 const IMAGE_KEYS =
   'distribution, release, architecture, description, expiry, variant, name, serial, architecture_mapped, architecture_kernel, architecture_personality';
-const TOP_KEYS = 'image, source, targets, files, packages, actions, mappings, environment';
+const TOP_KEYS = 'image, source, targets, files, packages, actions, mappings, environment, runtime';
 const FILE_KEYS =
   'generator, path, content, name, template, templated, mode, uid, gid, pongo, source, releases, architectures, variants, types';
 const SET_KEYS = 'packages, action, early, flags, releases, architectures, variants, types';

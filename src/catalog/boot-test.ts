@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { publishBuild } from '../publish/index.js';
 import { startServer } from '../serve/index.js';
+import { downloadTemplateArgs } from '../serve/client-commands.js';
 import type { BuildRecord } from '../pipeline/record.js';
 import type { EventSink } from '../util/events.js';
 
@@ -66,27 +67,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     await writeFile(conf, testContainerConfig());
     const created = await run(
       'lxc-create',
-      [
-        '-P',
-        lxcPath,
-        '-n',
-        name,
-        '-f',
-        conf,
-        '-t',
-        'download',
-        '--',
-        '--server',
-        `127.0.0.1:${server.httpsPort}`,
-        '-d',
-        p.distribution,
-        '-r',
-        p.release,
-        '-a',
-        p.arch,
-        '--variant',
-        p.variant,
-      ],
+      ['-P', lxcPath, '-n', name, '-f', conf, ...downloadTemplateArgs(`127.0.0.1:${server.httpsPort}`, p)],
       600_000,
     );
     if (created.exitCode !== 0)

@@ -8,9 +8,8 @@
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'directory' | 'fifo';
 
-export interface TarEntry {
-  /** Full member name as it appears in the archive (`./bin/sh`, `rootfs/etc/`, `metadata.yaml`). */
-  name: string;
+/** What a tar header says of one inode, whatever its name in the archive. */
+export interface InodeFields {
   type: TarType;
   mode: number;
   uid: number;
@@ -19,9 +18,15 @@ export interface TarEntry {
   size: number;
   /** Whole seconds. */
   mtime: number;
+  /** Symlink target, or for `link` the name of the first occurrence of the inode. */
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+}
+
+export interface TarEntry extends InodeFields {
+  /** Full member name as it appears in the archive (`./bin/sh`, `rootfs/etc/`, `metadata.yaml`). */
+  name: string;
   /** Extended attributes, stored as PAX `SCHILY.xattr.<name>` records (GNU tar's format). */
   xattrs?: Map<string, Buffer>;
 }

@@ -4,23 +4,12 @@ import { join } from 'node:path';
 import { KilnError } from '../util/errors.js';
 import type { EventSink } from '../util/events.js';
 import { log } from '../util/events.js';
-import type { TarType } from './tar-header.js';
+import type { InodeFields, TarType } from './tar-header.js';
 
 /** One inode of the root as it goes into every archive, in archive order. */
-export interface RootEntry {
-  /** Path relative to the root, '' for the root itself, no leading or trailing slash. */
+export interface RootEntry extends InodeFields {
+  /** Path relative to the root, '' for the root itself, no leading or trailing slash; mtime already clamped to SOURCE_DATE_EPOCH, a `link`'s linkname relative to the root. */
   path: string;
-  type: TarType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  /** Seconds, already clamped to SOURCE_DATE_EPOCH. */
-  mtime: number;
-  /** Symlink target, or for `link` the path (relative to the root) of the first name of the inode. */
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
 }
 
 function typeOf(mode: number): TarType | 'socket' {

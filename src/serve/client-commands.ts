@@ -52,20 +52,16 @@ export function lxcCreateCommand(
     'lxc-create',
     '-n',
     shellQuote(opts.name ?? containerName(p)),
-    '-t',
-    'download',
-    '--',
-    '--server',
-    shellQuote(lxcServerArg(a)),
-    '-d',
-    p.distribution,
-    '-r',
-    p.release,
-    '-a',
-    p.arch,
+    ...downloadTemplateArgs(shellQuote(lxcServerArg(a)), p),
   ];
-  if (p.variant !== 'default') parts.push('--variant', p.variant);
   return parts.join(' ');
+}
+
+/** `lxc-create` arguments from `-t download` on: the download template's server and product. */
+export function downloadTemplateArgs(server: string, p: ProductName): string[] {
+  const args = ['-t', 'download', '--', '--server', server, '-d', p.distribution, '-r', p.release, '-a', p.arch];
+  if (p.variant !== 'default') args.push('--variant', p.variant);
+  return args;
 }
 
 export function remoteAddCommand(tool: 'lxc' | 'incus', a: PublicAddress, remote = 'kiln'): string {

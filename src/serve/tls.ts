@@ -8,6 +8,8 @@ import { KilnError } from '../util/errors.js';
 import { log, type EventSink } from '../util/events.js';
 import { stateDir, withTreeLock } from '../publish/tree-lock.js';
 
+/** Every key kiln makes: P-256, unencrypted (the server reads it unattended). */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 export interface LocalTls {
   caPath: string;
   certPath: string;
@@ -83,11 +85,7 @@ export async function ensureLocalTls(tree: string, listenHost: string, sink: Eve
       await openssl([
         'req',
         '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...NEW_EC_KEY,
         '-keyout',
         tmpKey,
         '-out',
@@ -114,20 +112,7 @@ export async function ensureLocalTls(tree: string, listenHost: string, sink: Eve
       const ext = join(dir, 'server.ext');
       const tmpKey = `${out.keyPath}.new`;
       const tmpCert = `${out.certPath}.new`;
-      await openssl([
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        tmpKey,
-        '-out',
-        csr,
-        '-subj',
-        `/CN=${names[names.length - 1]}`,
-      ]);
+      await openssl(['req', ...NEW_EC_KEY, '-keyout', tmpKey, '-out', csr, '-subj', `/CN=${names[names.length - 1]}`]);
       await writeFile(
         ext,
         `subjectAltName=${names.map(sanEntry).join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,

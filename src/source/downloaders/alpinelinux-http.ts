@@ -6,8 +6,7 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
 import { safeRootPath } from '../root-path.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const ALPINE_ARCHES = ['x86', 'x86_64', 'armhf', 'armv7', 'aarch64', 'ppc64le', 's390x', 'riscv64', 'loongarch64'];
@@ -81,12 +80,7 @@ export const alpinelinuxHttp = artifactDownloader({
   name: 'alpinelinux-http',
   locate,
   async install(ctx, verified, located) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack Alpine minirootfs',
-    });
+    await unpackRoot(ctx, verified, 'unpack Alpine minirootfs');
     if (ctx.definition.image.release !== 'edge') return;
     const short = `v${located.resolved.release!.split('.').slice(0, 2).join('.')}`;
     const repos = await safeRootPath(ctx.rootfs, 'etc/apk/repositories');

@@ -3,8 +3,7 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { hoistDirectory } from '../hoist.js';
 import { fetchListing, noMatch, pickNewest } from '../listing.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import { baseUrl } from '../url.js';
 
 const ARCH_ARCHES = ['x86_64', 'aarch64', 'armv7', 'riscv64'];
@@ -67,12 +66,7 @@ export const archlinuxHttp = artifactDownloader({
   name: 'archlinux-http',
   locate,
   async install(ctx, verified, located) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack Arch bootstrap',
-    });
+    await unpackRoot(ctx, verified, 'unpack Arch bootstrap');
     if (located.resolved.architecture === 'x86_64')
       await hoistDirectory(ctx.rootfs, 'root.x86_64', located.artifact.url, ctx.sink);
   },

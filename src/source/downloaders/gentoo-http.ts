@@ -6,7 +6,14 @@ import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
 import { safeRootPath } from '../root-path.js';
 import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, fetchArtifact, probeArtifact, type Artifact, type Located } from '../upstream.js';
+import {
+  artifactDownloader,
+  unpackRoot,
+  fetchArtifact,
+  probeArtifact,
+  type Artifact,
+  type Located,
+} from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 import type { SumEntry } from '../verify/sums.js';
 
@@ -104,12 +111,7 @@ export const gentooHttp = artifactDownloader({
   name: 'gentoo-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack stage3',
-    });
+    await unpackRoot(ctx, verified, 'unpack stage3');
     const url = baseUrl(ctx.step.source.url, 'gentoo-http', 'a Gentoo distfiles mirror');
     const portage = await fetchArtifact(ctx, portageArtifact(url));
     const repos = await safeRootPath(ctx.rootfs, 'var/db/repos', { create: 'dirs' });

@@ -3,8 +3,7 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchSmall } from '../download/http.js';
 import { LayoutError } from '../listing.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import type { SumEntry } from '../verify/sums.js';
 
 const NIX_ARCHES = ['x86_64', 'aarch64'];
@@ -105,11 +104,6 @@ export const nixosHttp = artifactDownloader({
   name: 'nixos-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack NixOS squashfs',
-    });
+    await unpackRoot(ctx, verified, 'unpack NixOS squashfs');
   },
 });

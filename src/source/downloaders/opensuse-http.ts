@@ -1,8 +1,7 @@
 import type { ProbeContext } from '../types.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchListing, matching, noMatch } from '../listing.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const SUSE_ARCHES = ['x86_64', 'aarch64', 'ppc64le', 's390x'];
@@ -73,11 +72,6 @@ export const opensuseHttp = artifactDownloader({
   name: 'opensuse-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack openSUSE image',
-    });
+    await unpackRoot(ctx, verified, 'unpack openSUSE image');
   },
 });

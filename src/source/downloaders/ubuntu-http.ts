@@ -2,8 +2,7 @@ import type { ProbeContext } from '../types.js';
 import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const UBUNTU_ARCHES = ['amd64', 'arm64', 'armhf', 'riscv64', 'ppc64el', 's390x', 'i386'];
@@ -57,11 +56,6 @@ export const ubuntuHttp = artifactDownloader({
   name: 'ubuntu-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack ubuntu-base',
-    });
+    await unpackRoot(ctx, verified, 'unpack ubuntu-base');
   },
 });

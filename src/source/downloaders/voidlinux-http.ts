@@ -2,8 +2,7 @@ import type { ProbeContext } from '../types.js';
 import { SourceError } from '../errors.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
-import { unpackArchive } from '../unpack/index.js';
-import { artifactDownloader, type Located } from '../upstream.js';
+import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const VOID_ARCHES = ['x86_64', 'i686', 'aarch64', 'armv7l', 'armv6l'];
@@ -49,11 +48,6 @@ export const voidlinuxHttp = artifactDownloader({
   name: 'voidlinux-http',
   locate,
   async install(ctx, verified) {
-    await unpackArchive(verified.file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: 'unpack Void ROOTFS',
-    });
+    await unpackRoot(ctx, verified, 'unpack Void ROOTFS');
   },
 });

@@ -10,6 +10,7 @@ import { stateDir, withTreeLock } from '../publish/tree-lock.js';
 
 /** Every key kiln makes: P-256, unencrypted (the server reads it unattended). */
 const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 export interface LocalTls {
   caPath: string;
   certPath: string;

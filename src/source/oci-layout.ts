@@ -6,6 +6,7 @@ import { ociPlatform } from './docker/platform.js';
 import { INDEX_TYPES, type Descriptor } from './docker/registry-client.js';
 import { hashFile } from './hash.js';
 import { unpackArchive } from './unpack/index.js';
+import { unpackIntoRoot } from './unpack-root.js';
 
 interface Index {
   manifests?: Descriptor[];
@@ -73,13 +74,7 @@ export async function applyOciArchive(
     }
     for (const [i, layer] of manifest.layers.entries()) {
       const file = await blobFile(tmp, layer, what);
-      await unpackArchive(file, ctx.rootfs, {
-        layer: true,
-        limits: ctx.limits,
-        sink: ctx.sink,
-        signal: ctx.signal,
-        task: `unpack layer ${i + 1}/${manifest.layers.length}`,
-      });
+      await unpackIntoRoot(ctx, file, `unpack layer ${i + 1}/${manifest.layers.length}`, { layer: true });
     }
     return { manifestDigest: chosen.digest, layers: manifest.layers.length };
   } finally {

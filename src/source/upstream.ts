@@ -17,7 +17,6 @@ import { fetchSmall } from './download/http.js';
 import { hashFile } from './hash.js';
 import { buildKeyring, verifyClearsigned, verifyDetached, type Keyring } from './verify/gpg.js';
 import { isClearsigned, parseChecksum, parseSums, type SumEntry } from './verify/sums.js';
-import { unpackArchive } from './unpack/index.js';
 
 /** How upstream signs a sums file. */
 export type SumsSignature =
@@ -268,11 +267,6 @@ export interface ArtifactDownloaderSpec {
   ): Promise<{ inputs?: FetchedInput[]; resolved?: Record<string, string> } | void>;
   /** Identity parts beyond the artifact's proof (e.g. a second download). */
   probeExtra?(ctx: ProbeContext, located: Located): Promise<Record<string, string>>;
-}
-
-/** Lays a verified root archive into ctx.rootfs under the build's unpack limits. */
-export async function unpackRoot(ctx: SourceContext, verified: VerifiedArtifact, task: string): Promise<void> {
-  await unpackArchive(verified.file.path, ctx.rootfs, { sink: ctx.sink, signal: ctx.signal, limits: ctx.limits, task });
 }
 
 /** A Downloader from a locate/install pair: discovery is logged and recorded, the probe reads only the proof. */

@@ -6,7 +6,8 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
 import { safeRootPath } from '../root-path.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const ALPINE_ARCHES = ['x86', 'x86_64', 'armhf', 'armv7', 'aarch64', 'ppc64le', 's390x', 'riscv64', 'loongarch64'];
@@ -80,7 +81,7 @@ export const alpinelinuxHttp = artifactDownloader({
   name: 'alpinelinux-http',
   locate,
   async install(ctx, verified, located) {
-    await unpackRoot(ctx, verified, 'unpack Alpine minirootfs');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack Alpine minirootfs');
     if (ctx.definition.image.release !== 'edge') return;
     const short = `v${located.resolved.release!.split('.').slice(0, 2).join('.')}`;
     const repos = await safeRootPath(ctx.rootfs, 'etc/apk/repositories');

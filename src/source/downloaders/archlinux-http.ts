@@ -3,7 +3,8 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { hoistDirectory } from '../hoist.js';
 import { fetchListing, noMatch, pickNewest } from '../listing.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import { baseUrl } from '../url.js';
 
 const ARCH_ARCHES = ['x86_64', 'aarch64', 'armv7', 'riscv64'];
@@ -66,7 +67,7 @@ export const archlinuxHttp = artifactDownloader({
   name: 'archlinux-http',
   locate,
   async install(ctx, verified, located) {
-    await unpackRoot(ctx, verified, 'unpack Arch bootstrap');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack Arch bootstrap');
     if (located.resolved.architecture === 'x86_64')
       await hoistDirectory(ctx.rootfs, 'root.x86_64', located.artifact.url, ctx.sink);
   },

@@ -12,7 +12,7 @@ import {
   type Fetched,
 } from '../docker/registry-client.js';
 import { parseChecksum } from '../verify/sums.js';
-import { unpackArchive } from '../unpack/index.js';
+import { unpackIntoRoot } from '../unpack-root.js';
 
 interface ImageManifest {
   config: Descriptor;
@@ -121,13 +121,7 @@ export const dockerHttp: Downloader = {
         task: `download layer ${i + 1}/${manifest.layers.length}`,
       });
       inputs.push({ url: file.url, sha256: file.sha256, size: file.size, verifiedBy: 'digest' });
-      await unpackArchive(file.path, ctx.rootfs, {
-        layer: true,
-        limits: ctx.limits,
-        sink: ctx.sink,
-        signal: ctx.signal,
-        task: `unpack layer ${i + 1}/${manifest.layers.length}`,
-      });
+      await unpackIntoRoot(ctx, file.path, `unpack layer ${i + 1}/${manifest.layers.length}`, { layer: true });
     }
     return { downloader: 'docker-http', resolved, inputs };
   },

@@ -6,14 +6,8 @@ import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
 import { safeRootPath } from '../root-path.js';
 import { unpackArchive } from '../unpack/index.js';
-import {
-  artifactDownloader,
-  unpackRoot,
-  fetchArtifact,
-  probeArtifact,
-  type Artifact,
-  type Located,
-} from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, fetchArtifact, probeArtifact, type Artifact, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 import type { SumEntry } from '../verify/sums.js';
 
@@ -111,7 +105,7 @@ export const gentooHttp = artifactDownloader({
   name: 'gentoo-http',
   locate,
   async install(ctx, verified) {
-    await unpackRoot(ctx, verified, 'unpack stage3');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack stage3');
     const url = baseUrl(ctx.step.source.url, 'gentoo-http', 'a Gentoo distfiles mirror');
     const portage = await fetchArtifact(ctx, portageArtifact(url));
     const repos = await safeRootPath(ctx.rootfs, 'var/db/repos', { create: 'dirs' });

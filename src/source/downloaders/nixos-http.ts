@@ -3,7 +3,8 @@ import { SourceError } from '../errors.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchSmall } from '../download/http.js';
 import { LayoutError } from '../listing.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import type { SumEntry } from '../verify/sums.js';
 
 const NIX_ARCHES = ['x86_64', 'aarch64'];
@@ -104,6 +105,6 @@ export const nixosHttp = artifactDownloader({
   name: 'nixos-http',
   locate,
   async install(ctx, verified) {
-    await unpackRoot(ctx, verified, 'unpack NixOS squashfs');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack NixOS squashfs');
   },
 });

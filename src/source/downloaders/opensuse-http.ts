@@ -1,7 +1,8 @@
 import type { ProbeContext } from '../types.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchListing, matching, noMatch } from '../listing.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const SUSE_ARCHES = ['x86_64', 'aarch64', 'ppc64le', 's390x'];
@@ -72,6 +73,6 @@ export const opensuseHttp = artifactDownloader({
   name: 'opensuse-http',
   locate,
   async install(ctx, verified) {
-    await unpackRoot(ctx, verified, 'unpack openSUSE image');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack openSUSE image');
   },
 });

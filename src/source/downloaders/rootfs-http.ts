@@ -1,7 +1,7 @@
 import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { SourceError } from '../errors.js';
 import { fetchVerified } from '../verify/fetch-verified.js';
-import { unpackArchive } from '../unpack/index.js';
+import { unpackIntoRoot } from '../unpack-root.js';
 
 /** Any root tarball, zip or squashfs over http(s) or from a file:// URL, unpacked as it is. */
 export const rootfsHttp: Downloader = {
@@ -13,12 +13,7 @@ export const rootfsHttp: Downloader = {
         'source.url: rootfs-http needs the URL of a root tarball, zip or squashfs (http, https or file)',
       );
     const { file, input } = await fetchVerified(ctx, url);
-    const r = await unpackArchive(file.path, ctx.rootfs, {
-      sink: ctx.sink,
-      signal: ctx.signal,
-      limits: ctx.limits,
-      task: `unpack ${url.slice(url.lastIndexOf('/') + 1)}`,
-    });
+    const r = await unpackIntoRoot(ctx, file.path, `unpack ${url.slice(url.lastIndexOf('/') + 1)}`);
     return { downloader: 'rootfs-http', resolved: { format: r.format }, inputs: [input] };
   },
 };

@@ -2,7 +2,8 @@ import type { ProbeContext } from '../types.js';
 import { SourceError } from '../errors.js';
 import { distroArchitecture } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const UBUNTU_ARCHES = ['amd64', 'arm64', 'armhf', 'riscv64', 'ppc64el', 's390x', 'i386'];
@@ -56,6 +57,6 @@ export const ubuntuHttp = artifactDownloader({
   name: 'ubuntu-http',
   locate,
   async install(ctx, verified) {
-    await unpackRoot(ctx, verified, 'unpack ubuntu-base');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack ubuntu-base');
   },
 });

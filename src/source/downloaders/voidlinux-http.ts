@@ -2,7 +2,8 @@ import type { ProbeContext } from '../types.js';
 import { SourceError } from '../errors.js';
 import { distroArchitecture, KERNEL_NAMES } from '../distro-arch.js';
 import { fetchListing, pickNewest } from '../listing.js';
-import { artifactDownloader, unpackRoot, type Located } from '../upstream.js';
+import { unpackIntoRoot } from '../unpack-root.js';
+import { artifactDownloader, type Located } from '../upstream.js';
 import { baseUrl, escapeRegExp } from '../url.js';
 
 const VOID_ARCHES = ['x86_64', 'i686', 'aarch64', 'armv7l', 'armv6l'];
@@ -48,6 +49,6 @@ export const voidlinuxHttp = artifactDownloader({
   name: 'voidlinux-http',
   locate,
   async install(ctx, verified) {
-    await unpackRoot(ctx, verified, 'unpack Void ROOTFS');
+    await unpackIntoRoot(ctx, verified.file.path, 'unpack Void ROOTFS');
   },
 });

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { machine } from 'node:os';
 import { DefinitionError, KilnError, type Diagnostic } from '../util/errors.js';
 import { isKnownArchitecture, lookupArchitecture, mapArchitecture } from './architectures.js';
 import { templateContext } from './context.js';
 import { decode } from './decode.js';
+import { checkText, DEFINITION_LIMITS, tooLargeMessage } from './input-limits.js';
 import { applyOverrides } from './overrides.js';
 import { getAt, parentPath } from './paths.js';
 import { checkRules } from './rules.js';
@@ -52,11 +53,33 @@ async function readDefinition(file: string): Promise<Buffer> {
   try {
     if (file === '-') {
       const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
+      let size = 0;
+      for await (const c of process.stdin) {
+        size += (c as Buffer).length;
+        if (size > DEFINITION_LIMITS.bytes) throw new KilnError(tooLargeMessage('<stdin>', size));
+        chunks.push(c as Buffer);
+      }
       return Buffer.concat(chunks);
     }
-    return await readFile(file);
+    // The size is checked on the open file, so a file growing after a stat cannot slip by.
+    const fh = await open(file, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > DEFINITION_LIMITS.bytes) throw new KilnError(tooLargeMessage(file, size));
+      const buf = Buffer.alloc(DEFINITION_LIMITS.bytes + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n > DEFINITION_LIMITS.bytes) throw new KilnError(tooLargeMessage(file, n));
+      }
+      return buf.subarray(0, n);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     const err = e as NodeJS.ErrnoException;
     const why =
       err.code === 'ENOENT'
@@ -89,6 +112,10 @@ export function loadDefinitionText(
   opts: LoadOptions = {},
   bytes?: Buffer,
 ): LoadedDefinition {
+  const size = bytes?.length ?? Buffer.byteLength(text, 'utf8');
+  if (size > DEFINITION_LIMITS.bytes) throw new KilnError(tooLargeMessage(file, size));
+  const notText = checkText(text, bytes, file);
+  if (notText.length > 0) throw new DefinitionError(notText);
   const digest = createHash('sha256')
     .update(bytes ?? Buffer.from(text, 'utf8'))
     .digest('hex');

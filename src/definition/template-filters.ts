@@ -51,7 +51,11 @@ function capfirst(s: string): string {
 const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
+/** Widest padding a filter makes: beyond it, a width is a mistake or an attack on memory. */
+const MAX_PAD = 65_536;
+
 function pad(s: string, width: number, where: 'left' | 'right' | 'center'): string {
+  if (width > MAX_PAD) throw new Error(`width ${width} is larger than the most allowed, ${MAX_PAD}`);
   const n = [...s].length;
   if (width <= n) return s;
   const total = width - n;

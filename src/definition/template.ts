@@ -117,8 +117,25 @@ function tokenize(src: string, base: number): Tok[] {
   return out;
 }
 
+/**
+ * Limits of one render, so that a small hostile template (loops nested over
+ * long strings, parentheses nested 100,000 deep) gives an error naming its
+ * position instead of exhausting memory or the stack.
+ */
+export const TEMPLATE_LIMITS = {
+  /** Nesting of `(`, `[`, `not` and unary signs in one expression. */
+  exprDepth: 64,
+  /** Nesting of `{% if %}` and `{% for %}` blocks. */
+  blockDepth: 32,
+  /** Loop-body runs in one render, summed over every loop and pass. */
+  iterations: 100_000,
+  /** Characters of output of one render. */
+  outputChars: 4 * 1024 * 1024,
+} as const;
+
 class ExprParser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly toks: Tok[],
     private readonly end: number,
@@ -170,7 +187,20 @@ class ExprParser {
   parse(): Expr {
     return this.or();
   }
+  /** Runs a recursive production, refusing nesting deeper than the limit. */
+  private nested(at: number, fn: () => Expr): Expr {
+    if (++this.depth > TEMPLATE_LIMITS.exprDepth)
+      throw new TemplateError(`expression nested deeper than ${TEMPLATE_LIMITS.exprDepth} levels`, at);
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
   private or(): Expr {
+    return this.nested(this.peek()?.at ?? this.end, () => this.orList());
+  }
+  private orList(): Expr {
     let l = this.and();
     for (;;) {
       const t = this.peek();
@@ -188,7 +218,8 @@ class ExprParser {
   }
   private not(): Expr {
     const t = this.peek();
-    if (this.acceptName('not') || this.acceptOp('!')) return { k: 'not', e: this.not(), at: t!.at };
+    if (this.acceptName('not') || this.acceptOp('!'))
+      return { k: 'not', e: this.nested(t!.at, () => this.not()), at: t!.at };
     return this.comparison();
   }
   private comparison(): Expr {
@@ -235,8 +266,8 @@ class ExprParser {
   }
   private unary(): Expr {
     const t = this.peek();
-    if (this.acceptOp('-')) return { k: 'neg', e: this.unary(), at: t!.at };
-    if (this.acceptOp('+')) return this.unary();
+    if (this.acceptOp('-')) return { k: 'neg', e: this.nested(t!.at, () => this.unary()), at: t!.at };
+    if (this.acceptOp('+')) return this.nested(t!.at, () => this.unary());
     return this.filtered();
   }
   private filtered(): Expr {
@@ -454,6 +485,17 @@ function findClose(text: string, from: number, close: string): number {
 
 function parseNodes(pieces: Piece[]): Node[] {
   let i = 0;
+  let depth = 0;
+  const nestedBlock = (tag: Tag, parse: (tag: Tag) => Node): Node => {
+    if (++depth > TEMPLATE_LIMITS.blockDepth)
+      throw new TemplateError(
+        `{% ${tag.name} %} blocks nested deeper than ${TEMPLATE_LIMITS.blockDepth} levels`,
+        tag.at,
+      );
+    const n = parse(tag);
+    depth--;
+    return n;
+  };
   const block = (enders: string[]): { nodes: Node[]; ender?: Tag } => {
     const nodes: Node[] = [];
     while (i < pieces.length) {
@@ -464,8 +506,8 @@ function parseNodes(pieces: Piece[]): Node[] {
       else {
         const tag = p.tag;
         if (enders.includes(tag.name)) return { nodes, ender: tag };
-        if (tag.name === 'if') nodes.push(parseIf(tag));
-        else if (tag.name === 'for') nodes.push(parseFor(tag));
+        if (tag.name === 'if') nodes.push(nestedBlock(tag, parseIf));
+        else if (tag.name === 'for') nodes.push(nestedBlock(tag, parseFor));
         else if (TAGS.includes(tag.name)) throw new TemplateError(`unexpected {% ${tag.name} %}`, tag.at);
         else
           throw new TemplateError(
@@ -539,6 +581,21 @@ interface Scope {
   strict: boolean;
   /** Literal text (raw blocks, string-literal outputs) kept out of the re-render loop. */
   literals: string[];
+  /** What is left of this render's limits (TEMPLATE_LIMITS). */
+  budget: { iterations: number; chars: number };
+  /** Offset of the innermost running loop, where an overflow from literal text is reported. */
+  loopAt: number;
+}
+
+/** Appends output, refusing a render whose output passes the limit. */
+function emit(out: string[], text: string, s: Scope, at: number): void {
+  s.budget.chars -= text.length;
+  if (s.budget.chars < 0)
+    throw new TemplateError(
+      `the output is larger than ${TEMPLATE_LIMITS.outputChars / 1024 / 1024} MiB (a loop or a value repeats itself?)`,
+      at,
+    );
+  out.push(text);
 }
 
 const PH_OPEN = '\uFDD0';
@@ -700,16 +757,20 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
   for (const n of nodes) {
     switch (n.k) {
       case 'text':
-        out.push(n.text);
+        emit(out, n.text, s, s.loopAt);
         break;
       case 'raw':
-        out.push(literalMarker(n.text, s));
+        s.budget.chars -= n.text.length;
+        emit(out, literalMarker(n.text, s), s, s.loopAt);
         break;
       case 'out': {
         const v = evaluate(n.e, s);
         if (v === UNDEFINED && s.strict) throw undefinedError(n.e, s);
         const text = toText(plain(v));
-        out.push(n.e.k === 'lit' && typeof n.e.v === 'string' ? literalMarker(text, s) : text);
+        if (n.e.k === 'lit' && typeof n.e.v === 'string') {
+          s.budget.chars -= text.length;
+          emit(out, literalMarker(text, s), s, n.at);
+        } else emit(out, text, s, n.at);
         break;
       }
       case 'if': {
@@ -732,7 +793,14 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
           break;
         }
         const saved = { ...s.vars };
+        const outerLoopAt = s.loopAt;
+        s.loopAt = n.at;
         pairs.forEach(([k, v], i) => {
+          if (--s.budget.iterations < 0)
+            throw new TemplateError(
+              `loops ran more than ${TEMPLATE_LIMITS.iterations} times in one render (nested loops over long values?)`,
+              n.at,
+            );
           if (n.names.length === 2) {
             s.vars[n.names[0]!] = Array.isArray(it) ? v : k;
             s.vars[n.names[1]!] = Array.isArray(it) ? undefined : v;
@@ -748,6 +816,7 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
           run(n.body, s, out);
         });
         s.vars = saved;
+        s.loopAt = outerLoopAt;
         break;
       }
     }
@@ -756,7 +825,6 @@ function run(nodes: Node[], s: Scope, out: string[]): void {
 
 /** Rendering passes before giving up: a value that renders to itself would loop forever in distrobuilder. */
 const MAX_PASSES = 10;
-const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /**
  * Renders `text` against `context` with distrobuilder's rule: while the
@@ -764,7 +832,13 @@ const MAX_OUTPUT = 16 * 1024 * 1024;
  * `{% raw %}` and `{{ "..." }}` is kept out of the loop.
  */
 export function renderText(text: string, context: Record<string, unknown>, opts: RenderOptions = {}): string {
-  const s: Scope = { vars: { ...context }, strict: opts.strict ?? false, literals: [] };
+  const s: Scope = {
+    vars: { ...context },
+    strict: opts.strict ?? false,
+    literals: [],
+    budget: { iterations: TEMPLATE_LIMITS.iterations, chars: TEMPLATE_LIMITS.outputChars },
+    loopAt: 0,
+  };
   let current = text;
   for (let pass = 0; ; pass++) {
     if (pass > 0 && !current.includes('{{') && !current.includes('{%')) break;
@@ -775,6 +849,9 @@ export function renderText(text: string, context: Record<string, unknown>, opts:
         true,
       );
     const out: string[] = [];
+    // Each pass re-renders the whole output, so each may produce up to the limit.
+    s.budget.chars = TEMPLATE_LIMITS.outputChars;
+    s.loopAt = 0;
     try {
       run(parseTemplate(current).nodes, s, out);
     } catch (e) {
@@ -783,12 +860,6 @@ export function renderText(text: string, context: Record<string, unknown>, opts:
       throw e;
     }
     current = out.join('');
-    if (current.length > MAX_OUTPUT)
-      throw new TemplateError(
-        `the output is larger than ${MAX_OUTPUT / 1024 / 1024} MiB (does a value repeat itself?)`,
-        0,
-        true,
-      );
   }
   if (s.literals.length === 0) return current;
   const re = new RegExp(`${PH_OPEN}(\\d+)${PH_CLOSE}`, 'g');

@@ -10,6 +10,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import type { Diagnostic } from '../util/errors.js';
+import { checkFlowDepth, DEFINITION_LIMITS } from './input-limits.js';
 
 /**
  * A YAML document reduced to what validation needs: maps, sequences and
@@ -74,6 +75,8 @@ export function parseTree(text: string, file: string): ParsedTree {
     return { file, line: lp.line, col: lp.col };
   };
   let doc: Document.Parsed;
+  const tooDeep = checkFlowDepth(text, file);
+  if (tooDeep.length > 0) return { root: null, diagnostics: tooDeep };
   try {
     const docs = parseAll(text, lc);
     if (docs.length > 1) {
@@ -115,7 +118,18 @@ export function parseTree(text: string, file: string): ParsedTree {
   // billions of nodes ("billion laughs"), so the total is capped.
   const budget = { nodes: 0, reported: false };
   const MAX_NODES = 200_000;
-  const convert = (node: YamlNode | null | undefined, fallbackOffset: number, path: string): TreeNode => {
+  const convert = (node: YamlNode | null | undefined, fallbackOffset: number, path: string, depth = 0): TreeNode => {
+    if (depth > DEFINITION_LIMITS.depth) {
+      const at = node?.range?.[0] ?? fallbackOffset;
+      if (!budget.reported)
+        diagnostics.push({
+          ...posOf(at),
+          path,
+          message: `lists and maps nested deeper than ${DEFINITION_LIMITS.depth} levels`,
+        });
+      budget.reported = true;
+      return scalar('', 'plain', true, posOf(at), posOf);
+    }
     if (node === null || node === undefined) {
       return scalar('', 'plain', true, posOf(fallbackOffset), posOf);
     }
@@ -140,7 +154,7 @@ export function parseTree(text: string, file: string): ParsedTree {
       }
       aliasDepth.n++;
       try {
-        return convert(target, node.range?.[0] ?? fallbackOffset, path);
+        return convert(target, node.range?.[0] ?? fallbackOffset, path, depth + 1);
       } finally {
         aliasDepth.n--;
       }
@@ -182,7 +196,7 @@ export function parseTree(text: string, file: string): ParsedTree {
         entries.push({
           key,
           keyPos,
-          value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`),
+          value: convert(pair.value as YamlNode | null, valueOffset, path === '' ? key : `${path}.${key}`, depth + 1),
         });
       }
       return { kind: 'map', entries: mergeKeys(entries, path), pos: posOf(start) };
@@ -190,7 +204,7 @@ export function parseTree(text: string, file: string): ParsedTree {
     if (isSeq(node)) {
       return {
         kind: 'seq',
-        items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`)),
+        items: node.items.map((it, i) => convert(it as YamlNode | null, start, `${path}[${i}]`, depth + 1)),
         pos: posOf(start),
       };
     }
@@ -198,6 +212,9 @@ export function parseTree(text: string, file: string): ParsedTree {
       const s = node;
       const style = styleOf(s.type);
       const value = scalarText(s.value);
+      // A double-quoted "\0" decodes to NUL, which the raw-text check cannot see.
+      if (value.includes('\0'))
+        diagnostics.push({ ...posOf(start), path, message: 'a NUL character in a value; values may not hold NUL' });
       const isNull = style === 'plain' && NULLS.has(value);
       return scalar(isNull ? '' : value, style, isNull, posOf(start), posOf, text, start);
     }

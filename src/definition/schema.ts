@@ -73,7 +73,7 @@ export const TRIGGERS = ['post-unpack', 'post-update', 'post-packages', 'post-fi
 
 export const CLOUD_INIT_NAMES = ['user-data', 'meta-data', 'vendor-data', 'network-config'] as const;
 
-/** The sizes parseSize (src/runtime/parse-size.ts) reads. */
+/** The sizes parseSize (src/util/size.ts) reads. */
 const SIZE_PATTERN = {
   regex: '^\\s*\\d+(\\.\\d+)?\\s*[bkmgtBKMGT]?([iI]?[bB])?\\s*$',
   hint: 'a size such as 512M, 2G or 1048576',
@@ -175,6 +175,20 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
           'debootstrap --components; rpmbootstrap extra packages (each a template).',
           str('Component.', { template: 'always' }),
         ),
+        unpack: {
+          type: 'object',
+          description:
+            'kiln extension: bounds on what the downloaded archive may expand to (defaults: 16G of file data, 4000000 entries, 200 times the archive beyond the first 1G); hitting one stops the build.',
+          properties: {
+            max_size: str('Most bytes of file data, e.g. 32G.', { pattern: SIZE_PATTERN }),
+            max_entries: { type: 'integer', description: 'Most entries (files, directories, links).', minimum: 1 },
+            max_ratio: {
+              type: 'integer',
+              description: "Most times the archive's own size its contents may be, once past 1G.",
+              minimum: 1,
+            },
+          },
+        },
         checksum: str(
           'kiln extension: expected digest (sha256:HEX or sha512:HEX) of the file the downloader fetches; not for debootstrap/mmdebstrap.',
           {

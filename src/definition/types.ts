@@ -39,6 +39,8 @@ export interface SourceSection {
   components?: string[];
   /** kiln extension: `sha256:HEX` or `sha512:HEX` for rootfs-http. */
   checksum?: string;
+  /** kiln extension: bounds on the downloaded archive's expansion. */
+  unpack?: { max_size?: string; max_entries?: number; max_ratio?: number };
 }
 
 export interface LxcConfigEntry extends Filters {

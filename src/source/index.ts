@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { SourceContext, SourceRecord } from './types.js';
 import { downloaders } from './downloaders/index.js';
 import { SourceError } from './errors.js';
+import { parseSize } from '../util/size.js';
 
 export { SourceError, VerificationError, UnsafeArchiveError } from './errors.js';
 export { downloaders } from './downloaders/index.js';
@@ -20,11 +21,21 @@ export async function fetchSource(ctx: SourceContext): Promise<SourceRecord> {
     throw new SourceError(`source.downloader: unknown downloader "${name}"; known downloaders: ${known}`);
   }
   try {
-    return await downloader.fetch(ctx);
+    return await downloader.fetch(ctx.limits ? ctx : { ...ctx, limits: definitionLimits(ctx) });
   } catch (e) {
     await emptyDirectory(ctx.rootfs);
     throw e;
   }
+}
+
+/** `source.unpack` of the definition; what it leaves out keeps its default. */
+function definitionLimits(ctx: SourceContext): NonNullable<SourceContext['limits']> {
+  const u = ctx.step.source.unpack ?? {};
+  return {
+    ...(u.max_size !== undefined && { maxBytes: parseSize(u.max_size, 'source.unpack.max_size') }),
+    ...(u.max_entries !== undefined && { maxEntries: u.max_entries }),
+    ...(u.max_ratio !== undefined && { maxRatio: u.max_ratio }),
+  };
 }
 
 /** Nothing half-unpacked stays behind; the directory itself belongs to the caller. */

@@ -29,8 +29,8 @@ export interface SourceContext {
   workDir: string;
   sink: EventSink;
   signal?: AbortSignal;
-  /** Caps on what an archive may expand to (defaults: 16 GiB, 4M entries). */
-  limits?: { maxBytes?: number; maxEntries?: number };
+  /** Caps on what an archive may expand to (DEFAULT_LIMITS in src/source/unpack/root-writer.ts). */
+  limits?: { maxBytes?: number; maxEntries?: number; maxRatio?: number };
 }
 
 /** What a probe needs: no root, no downloads beyond small index files. */

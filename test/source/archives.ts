@@ -39,6 +39,26 @@ export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
 }
 
 /** GNU tar of a directory, the way upstream rootfs tarballs are made. */
+/**
+ * A zstd tar "bomb": one header declaring a file `zeros` of `declared` bytes,
+ * then `frames` frames of 256 MiB of zeros each (concatenated frames are a
+ * valid stream), so a small file expands to gigabytes.
+ */
+export async function zstdBomb(declared: number, frames: number): Promise<Buffer> {
+  const header = await rawTar([{ name: 'zeros', content: '' }]);
+  const h = Buffer.from(header.subarray(0, 512));
+  h.write(declared.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  h.write('        ', 148, 8, 'latin1');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  const zero = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | zstd -q -c'], { maxBuffer: 1 << 26 });
+  return Buffer.concat([
+    execFileSync('zstd', ['-q', '-c'], { input: h }),
+    ...Array.from({ length: frames }, () => zero),
+  ]);
+}
+
 export function gnuTar(dir: string, out: string, compress?: 'gzip' | 'xz' | 'zstd' | 'bzip2'): void {
   const tarball = execFileSync(
     'tar',

@@ -10,7 +10,7 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.
 import { startForwardProxy } from '../fixtures/http-proxy.js';
 import { makeContext, type TestContext } from './context.js';
 import { makeTestKey, type TestKey } from './gpg-keys.js';
-import { gnuTar, makeSquashfs, makeZip } from './archives.js';
+import { gnuTar, makeSquashfs, makeZip, zstdBomb } from './archives.js';
 import { describeTree, makeRichTree } from './trees.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -284,6 +284,32 @@ describe('rootfs-http without keys', () => {
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.url).toBe(pathToFileURL(file).href);
     expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+  });
+});
+
+describe('unpack bounds (source.unpack)', () => {
+  it('refuses a compression bomb by its ratio by default, leaving the root empty', async () => {
+    const bomb = await zstdBomb(4 * 1024 ** 3, 16);
+    server.set('/bomb/rootfs.tar.zst', bomb);
+    const ctx = await ctxFor({ url: server.url('/bomb/rootfs.tar.zst'), checksum: `sha256:${sha256(bomb)}` });
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      /200 times the archive's size at entry "zeros".*\(source.unpack.max_ratio raises the limit\)/,
+    );
+    expect(await readdir(ctx.rootfs)).toEqual([]);
+  });
+
+  it('takes its bounds from the definition: a raised ratio leaves max_size to stop it', async () => {
+    const bomb = await zstdBomb(4 * 1024 ** 3, 16);
+    server.set('/bomb2/rootfs.tar.zst', bomb);
+    const ctx = await ctxFor({
+      url: server.url('/bomb2/rootfs.tar.zst'),
+      checksum: `sha256:${sha256(bomb)}`,
+      unpack: { max_ratio: 1_000_000, max_size: '2G' },
+    });
+    await expect(fetchSource(ctx)).rejects.toThrow(
+      /more than the 2147483648-byte limit at entry "zeros".*\(source.unpack.max_size raises the limit\)/,
+    );
+    expect(await readdir(ctx.rootfs)).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { unpackArchive } from '../../src/source/unpack/index.js';
 import { SourceError, UnsafeArchiveError } from '../../src/source/errors.js';
 import { describeTree, dumpXattrs, makeRichTree } from './trees.js';
-import { gnuTar, makeSquashfs, makeZip, rawTar, type RawEntry } from './archives.js';
+import { gnuTar, makeSquashfs, makeZip, rawTar, zstdBomb, type RawEntry } from './archives.js';
 
 let base: string;
 let root: string;
@@ -238,24 +238,33 @@ describe('layer mode (OCI/Docker layers)', () => {
 
 describe('size and entry caps', () => {
   it('stops a 10 GB-expanding bomb at its header, before writing it', async () => {
-    // A zstd stream of 10 GiB of zeros: one 512-byte tar header, then the
-    // same small frame of 256 MiB of zeros repeated (concatenated frames are valid).
-    const header = await rawTar([{ name: 'zeros', content: '' }]);
-    const h = Buffer.from(header.subarray(0, 512));
-    const size = 10 * 1024 ** 3;
-    h.write(size.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
-    h.write('        ', 148, 8, 'latin1');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
-    const zero = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | zstd -q -c'], { maxBuffer: 1 << 26 });
-    const frames = [execFileSync('zstd', ['-q', '-c'], { input: h }), ...Array.from({ length: 40 }, () => zero)];
     const bomb = path.join(base, 'bomb.tar.zst');
-    await writeFile(bomb, Buffer.concat(frames));
+    await writeFile(bomb, await zstdBomb(10 * 1024 ** 3, 40));
     const err = await unpackArchive(bomb, root, { limits: { maxBytes: 1024 ** 3 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsafeArchiveError);
-    expect((err as Error).message).toMatch(/more than the 1073741824-byte limit at entry "zeros"/);
+    expect((err as Error).message).toMatch(
+      /more than the 1073741824-byte limit at entry "zeros".*\(source.unpack.max_size raises the limit\)/,
+    );
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('stops a bomb by its expansion ratio with no limit given (default 200 times past 1 GiB)', async () => {
+    // 4 GiB from about 130 KB: far under the 16 GiB cap, far over any real root's ratio.
+    const bomb = path.join(base, 'ratio.tar.zst');
+    await writeFile(bomb, await zstdBomb(4 * 1024 ** 3, 16));
+    const err = await unpackArchive(bomb, root).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    expect((err as Error).message).toMatch(
+      /more than 200 times the archive's size at entry "zeros".*\(source.unpack.max_ratio raises the limit\)/,
+    );
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('lets a sparse-looking small archive expand freely up to 1 GiB', async () => {
+    const bomb = path.join(base, 'small.tar.zst');
+    await writeFile(bomb, await zstdBomb(256 * 1024 ** 2, 1));
+    await unpackArchive(bomb, root);
+    expect(await readdir(root)).toEqual(['zeros']);
   });
 
   it('stops a bomb of many entries at the byte cap while writing', async () => {
@@ -273,7 +282,7 @@ describe('size and entry caps', () => {
     const file = path.join(base, 'wide.tar');
     await writeFile(file, await rawTar(entries));
     await expect(unpackArchive(file, root, { limits: { maxEntries: 50 } })).rejects.toThrow(
-      /more than 50 entries \(at "e50"\)/,
+      /more than 50 entries \(at "e50"\).*source.unpack.max_entries raises the limit/,
     );
   });
 });

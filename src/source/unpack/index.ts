@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { EventSink } from '../../util/events.js';
 import { SourceError } from '../errors.js';
 import { DECOMPRESSORS, detectFormat, readHead, type ArchiveFormat } from './detect.js';
@@ -8,7 +8,7 @@ import { RootWriter, type RootWriterOptions } from './root-writer.js';
 import { TarParser } from './tar-parser.js';
 import { unpackZip } from './zip.js';
 
-export { DEFAULT_LIMITS, type UnpackLimits } from './root-writer.js';
+export { DEFAULT_LIMITS, RATIO_FREE, type UnpackLimits } from './root-writer.js';
 export { detectFormat, type ArchiveFormat } from './detect.js';
 
 export interface UnpackOptions extends Omit<RootWriterOptions, 'onProgress'> {
@@ -37,6 +37,7 @@ export async function unpackArchive(file: string, root: string, opts: UnpackOpti
   const task = opts.task ?? 'unpack';
   const writer = new RootWriter(root, {
     ...opts,
+    archiveBytes: statSync(file).size,
     onProgress: opts.sink
       ? (entries) => opts.sink!.emit({ type: 'progress', task, done: entries, unit: 'entries' })
       : undefined,

@@ -13,12 +13,22 @@ export interface UnpackLimits {
   maxBytes: number;
   /** Most entries (of any type) the archive may have. */
   maxEntries: number;
+  /**
+   * Most times the archive's own size its file data may be, once past
+   * RATIO_FREE bytes. A real root compresses 3 to 10 times; a 10 MB gzip of
+   * zeros expands a thousand times.
+   */
+  maxRatio: number;
 }
 
-export const DEFAULT_LIMITS: UnpackLimits = { maxBytes: 16 * 1024 ** 3, maxEntries: 4_000_000 };
+export const DEFAULT_LIMITS: UnpackLimits = { maxBytes: 16 * 1024 ** 3, maxEntries: 4_000_000, maxRatio: 200 };
+/** Data an archive may always expand to whatever its ratio: small archives of sparse files are fine. */
+export const RATIO_FREE = 1024 ** 3;
 
 export interface RootWriterOptions {
   limits?: Partial<UnpackLimits>;
+  /** Size of the archive file, for the expansion ratio (unknown: no ratio limit). */
+  archiveBytes?: number;
   /**
    * Layer mode (OCI/Docker): `.wh.` entries delete from the root, and an entry
    * may replace what a lower layer left at its path. Off for plain archives,
@@ -52,6 +62,8 @@ interface DirMeta {
 export class RootWriter implements EntrySink {
   private readonly root: string;
   private readonly limits: UnpackLimits;
+  /** Bytes of file data allowed: the smaller of maxBytes and the ratio bound. */
+  private readonly budget: number;
   private readonly layer: boolean;
   /** The root was empty at the start: a path absent from `known` is absent on disk. */
   private readonly fresh: boolean;
@@ -72,6 +84,10 @@ export class RootWriter implements EntrySink {
   constructor(root: string, opts: RootWriterOptions = {}) {
     this.root = fs.realpathSync(root);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.budget =
+      opts.archiveBytes === undefined
+        ? this.limits.maxBytes
+        : Math.min(this.limits.maxBytes, Math.max(RATIO_FREE, opts.archiveBytes * this.limits.maxRatio));
     this.layer = opts.layer ?? false;
     this.onProgress = opts.onProgress;
     this.fresh = fs.readdirSync(this.root).length === 0;
@@ -83,7 +99,7 @@ export class RootWriter implements EntrySink {
   begin(h: EntryHeader): void {
     if (++this.entries > this.limits.maxEntries) {
       throw new UnsafeArchiveError(
-        `archive has more than ${this.limits.maxEntries} entries (at "${h.name}"); refusing to unpack it`,
+        `archive has more than ${this.limits.maxEntries} entries (at "${h.name}"); refusing to unpack it (source.unpack.max_entries raises the limit)`,
       );
     }
     if (this.onProgress && this.entries % 512 === 0) this.onProgress(this.entries, this.bytes);
@@ -175,9 +191,14 @@ export class RootWriter implements EntrySink {
 
   private beginFile(h: EntryHeader, rel: string): void {
     this.bytes += h.size;
-    if (this.bytes > this.limits.maxBytes) {
+    // Checked against the declared size, before a byte of the entry is written.
+    if (this.bytes > this.budget) {
+      const [why, key] =
+        this.budget < this.limits.maxBytes
+          ? [`${this.limits.maxRatio} times the archive's size`, 'max_ratio']
+          : [`the ${this.limits.maxBytes}-byte limit`, 'max_size'];
       throw new UnsafeArchiveError(
-        `archive expands to more than the ${this.limits.maxBytes}-byte limit at entry "${h.name}" (${h.size} bytes); refusing to unpack it`,
+        `archive expands to more than ${why} at entry "${h.name}" (${h.size} bytes); refusing to unpack it (source.unpack.${key} raises the limit)`,
       );
     }
     this.clearFinal(h, rel);

@@ -4,7 +4,7 @@ import { escapeHtml, hrefFor, humanSize } from './html.js';
 
 const MAX_ENTRIES = 5000;
 
-/** A plain HTML listing of a tree directory; hidden entries and symlinks leading out of the tree or into hidden places are left out. */
+/** A plain HTML listing of a tree directory; hidden entries, special files and symlinks leading out of the tree or into hidden places are left out. */
 export async function renderDirListing(
   rootReal: string,
   dirPath: string,
@@ -25,7 +25,8 @@ export async function renderDirListing(
       if (r.startsWith('..') || r.split(sep).some((c) => c.startsWith('.'))) continue;
     }
     const st = await stat(join(dirPath, e.name)).catch(() => undefined);
-    if (!st) continue;
+    // A FIFO, socket or device is never served, so it is not listed either.
+    if (!st || !(st.isFile() || st.isDirectory())) continue;
     const href = hrefFor(prefix, rel ? `${rel}/${e.name}` : e.name) + (st.isDirectory() ? '/' : '');
     const label = e.name + (st.isDirectory() ? '/' : '');
     const size = st.isFile() ? ` <span class="size">${humanSize(st.size)}</span>` : '';

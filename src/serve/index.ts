@@ -219,7 +219,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return;
     }
     const key = segments.join('/');
-    const cached = smallFiles.get(key, Date.now());
+    const cached = parsed.directory ? undefined : smallFiles.get(key, Date.now());
     if (cached) {
       await sendFile(req, res, { buffer: cached.body }, cached.stat, {
         contentType: contentType(segments[segments.length - 1]!),
@@ -228,7 +228,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return;
     }
     const found = resolveInTree(root, segments);
-    if (found.kind === 'missing') {
+    if (found.kind === 'missing' || (found.kind === 'file' && parsed.directory)) {
+      if (found.kind === 'file') closeSync(found.fd);
       plain(res, 404, 'not found\n');
       return;
     }

@@ -1,4 +1,11 @@
-export type RequestPath = { ok: true; segments: string[] } | { ok: false; status: 400 | 404; reason: string };
+export type RequestPath =
+  | {
+      ok: true;
+      segments: string[];
+      /** The path ended in `/`: it names a directory, so a file there is not found (as nginx answers). */
+      directory: boolean;
+    }
+  | { ok: false; status: 400 | 404; reason: string };
 
 export const MAX_URL_LENGTH = 4096;
 
@@ -31,5 +38,5 @@ export function parseRequestPath(rawUrl: string): RequestPath {
     if (seg.startsWith('.')) return { ok: false, status: 404, reason: 'hidden' };
     segments.push(seg);
   }
-  return { ok: true, segments };
+  return { ok: true, segments, directory: path.endsWith('/') };
 }

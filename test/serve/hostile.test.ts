@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer as createUnixServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishBuild } from '../../src/publish/index.js';
@@ -15,6 +17,7 @@ describe('kiln serve against hostile requests', () => {
   let tree: string;
   let server: RunningServer;
   let ca: string;
+  let unixSocket: Server;
   const [serial] = serials(1);
   const productDir = 'images/kilntest/1/amd64/default';
 
@@ -33,11 +36,16 @@ describe('kiln serve against hostile requests', () => {
     await writeFile(join(tree, productDir, '.20990101_00:00/rootfs.tar.xz'), 'TOPSECRET half-staged build\n');
     await writeFile(join(tree, 'meta/1.0/.index-system.tmp-1-abcdef12'), 'TOPSECRET temp index\n');
     await writeFile(join(tree, '.htpasswd'), 'TOPSECRET dotfile\n');
+    execFileSync('mkfifo', [join(tree, 'images/fifo')]);
+    execFileSync('mknod', [join(tree, 'images/devnull'), 'c', '1', '3']);
+    unixSocket = createUnixServer();
+    await new Promise<void>((ok) => unixSocket.listen(join(tree, 'images/socket'), ok));
     server = await startServer({ tree, listen: { host: '127.0.0.1', port: 0 } });
     ca = await readFile(server.caPath!, 'utf8');
   });
   afterAll(async () => {
     await server?.close();
+    await new Promise((ok) => unixSocket?.close(ok));
     await rm(work, { recursive: true, force: true });
   });
 
@@ -76,6 +84,11 @@ describe('kiln serve against hostile requests', () => {
     ['a temp file of an index being written', get('/meta/1.0/.index-system.tmp-1-abcdef12'), 404],
     ['a dotfile at the root', get('/.htpasswd'), 404],
     ['the tree lock', get('/.kiln/lock'), 404],
+    ['a FIFO in the tree', get('/images/fifo'), 404],
+    ['a device node in the tree', get('/images/devnull'), 404],
+    ['a socket in the tree', get('/images/socket'), 404],
+    ['a file named as a directory (trailing slash)', get(`/${productDir}/${serial}/build.json/`), 404],
+    ['an index named as a directory (trailing slash)', get('/meta/1.0/index-system/'), 404],
   ];
 
   for (const [what, request, status] of cases) {
@@ -104,6 +117,12 @@ describe('kiln serve against hostile requests', () => {
     const images = await rawRequest(server.httpsPort, get('/images/'));
     expect(images.body.toString()).toContain('kilntest/');
     for (const link of ['evil', 'evildir', 'kilnlink']) expect(images.body.toString()).not.toContain(`>${link}`);
+    for (const special of ['fifo', 'devnull', 'socket']) expect(images.body.toString()).not.toContain(special);
+  });
+
+  it('answers 404 for a trailing slash even after the file was cached', async () => {
+    expect((await rawRequest(server.httpsPort, get('/meta/1.0/index-user'))).status).toBe(200);
+    expect((await rawRequest(server.httpsPort, get('/meta/1.0/index-user/'))).status).toBe(404);
   });
 
   it('still serves the real files after all that', async () => {

@@ -178,7 +178,7 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
         unpack: {
           type: 'object',
           description:
-            'kiln extension: bounds on what the downloaded archive may expand to (defaults: 16G of file data, 4000000 entries, 200 times the archive beyond the first 1G); hitting one stops the build.',
+            'kiln extension: bounds on what the downloaded archive may expand to (defaults: 16G of file data, 4000000 entries, 200 times the archive beyond the first 1G, no device nodes); hitting one stops the build.',
           properties: {
             max_size: str('Most bytes of file data, e.g. 32G.', { pattern: SIZE_PATTERN }),
             max_entries: { type: 'integer', description: 'Most entries (files, directories, links).', minimum: 1 },
@@ -186,6 +186,10 @@ export const DEFINITION_SCHEMA: ObjectSchema = {
               type: 'integer',
               description: "Most times the archive's own size its contents may be, once past 1G.",
               minimum: 1,
+            },
+            devices: {
+              type: 'boolean',
+              description: 'Keep the character and block device nodes of the archive (left out by default).',
             },
           },
         },

@@ -40,7 +40,7 @@ export interface SourceSection {
   /** kiln extension: `sha256:HEX` or `sha512:HEX` for rootfs-http. */
   checksum?: string;
   /** kiln extension: bounds on the downloaded archive's expansion. */
-  unpack?: { max_size?: string; max_entries?: number; max_ratio?: number };
+  unpack?: { max_size?: string; max_entries?: number; max_ratio?: number; devices?: boolean };
 }
 
 export interface LxcConfigEntry extends Filters {

@@ -113,11 +113,15 @@ export async function packImage(input: PackInput): Promise<PackResult> {
   let signer: Signer | null = null;
   try {
     signer = input.sign === undefined ? null : await Signer.open(input.sign, signal);
+    const sockets: string[] = [];
     const [xattrs, entries] = await time('pack.walk', () =>
-      Promise.all([readXattrs(input.rootfs, input.sink, signal), walkRoot(input.rootfs, sde, input.sink, signal)]),
+      Promise.all([
+        readXattrs(input.rootfs, input.sink, signal),
+        walkRoot(input.rootfs, sde, input.sink, signal, sockets),
+      ]),
     );
 
-    const lint = await time('pack.lint', () => lintRoot(input.rootfs, entries));
+    const lint = await time('pack.lint', () => lintRoot(input.rootfs, entries, sockets));
     for (const w of lint.warnings) log(input.sink, 'warn', `image root: ${w}`);
 
     // The metadata tarball comes first: the combined fingerprints hash its

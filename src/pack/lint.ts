@@ -7,7 +7,9 @@ import type { RootEntry } from './walk.js';
  * archives are written from: things every container made from the image
  * would share (ssh host keys, a machine-id) or that only cost bytes
  * (package caches), and modes worth a look (world-writable without the
- * sticky bit). Setuid/setgid files are listed, not judged: an image has some.
+ * sticky bit), and special files outside /dev, where nothing makes them
+ * (a device node there opens a host device in any container that reaches
+ * it). Setuid/setgid files are listed, not judged: an image has some.
  */
 export interface RootLint {
   warnings: string[];
@@ -33,12 +35,14 @@ function listed(paths: string[]): string {
   return paths.length > MAX_LISTED ? `${shown} and ${paths.length - MAX_LISTED} more` : shown;
 }
 
-export async function lintRoot(root: string, entries: RootEntry[]): Promise<RootLint> {
+/** `sockets`: paths the walk left out because an archive cannot hold them. */
+export async function lintRoot(root: string, entries: RootEntry[], sockets: string[] = []): Promise<RootLint> {
   const warnings: string[] = [];
   const setuid: string[] = [];
   const hostKeys: string[] = [];
   const writable: string[] = [];
   const cached = new Map<string, number>();
+  const special: Record<'device' | 'fifo', string[]> = { device: [], fifo: [] };
   let machineId: RootEntry | undefined;
 
   for (const e of entries) {
@@ -49,6 +53,9 @@ export async function lintRoot(root: string, entries: RootEntry[]): Promise<Root
     const worldWritable = (e.mode & 0o002) !== 0;
     if (worldWritable && e.type === 'file') writable.push(e.path);
     if (worldWritable && e.type === 'directory' && !(e.mode & 0o1000)) writable.push(e.path);
+    const outsideDev = e.path !== 'dev' && !e.path.startsWith('dev/');
+    if (outsideDev && (e.type === 'char' || e.type === 'block')) special.device.push(e.path);
+    if (outsideDev && e.type === 'fifo') special.fifo.push(e.path);
     if (e.type === 'file' && e.size > 0) {
       const dir = CACHE_DIRS.find((d) => e.path.startsWith(d));
       if (dir) cached.set(dir, (cached.get(dir) ?? 0) + e.size);
@@ -65,6 +72,10 @@ export async function lintRoot(root: string, entries: RootEntry[]): Promise<Root
       );
   }
   if (writable.length) warnings.push(`world-writable without the sticky bit: ${listed(writable)}`);
+  if (special.device.length) warnings.push(`device nodes outside /dev: ${listed(special.device)}`);
+  if (special.fifo.length) warnings.push(`FIFOs outside /dev: ${listed(special.fifo)}`);
+  const strays = sockets.filter((p) => p !== 'dev' && !p.startsWith('dev/'));
+  if (strays.length) warnings.push(`sockets outside /dev (left out of the archives): ${listed(strays)}`);
   for (const [dir, bytes] of cached) warnings.push(`package cache /${dir} holds ${bytes} bytes`);
   return { warnings, setuid };
 }

@@ -55,6 +55,8 @@ export async function walkRoot(
   sourceDateEpoch: number,
   sink: EventSink,
   signal?: AbortSignal,
+  /** Collects the sockets left out, for the linter. */
+  sockets?: string[],
 ): Promise<RootEntry[]> {
   const entries: RootEntry[] = [];
   const seen = new Map<string, string>();
@@ -66,6 +68,7 @@ export async function walkRoot(
     const type = typeOf(mode);
     if (type === 'socket') {
       log(sink, 'warn', `skipping socket /${rel}: sockets cannot be stored in an image`);
+      sockets?.push(rel);
       return;
     }
     if (rel === '' && type !== 'directory') {

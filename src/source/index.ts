@@ -35,6 +35,7 @@ function definitionLimits(ctx: SourceContext): NonNullable<SourceContext['limits
     ...(u.max_size !== undefined && { maxBytes: parseSize(u.max_size, 'source.unpack.max_size') }),
     ...(u.max_entries !== undefined && { maxEntries: u.max_entries }),
     ...(u.max_ratio !== undefined && { maxRatio: u.max_ratio }),
+    ...(u.devices !== undefined && { devices: u.devices }),
   };
 }
 

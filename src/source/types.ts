@@ -1,6 +1,7 @@
 import type { SourceStep } from '../plan/types.js';
 import type { ResolvedDefinition } from '../definition/types.js';
 import type { EventSink } from '../util/events.js';
+import type { UnpackLimits } from './unpack/root-writer.js';
 
 /** What one downloader fetched, for the build record and change detection. */
 export interface FetchedInput {
@@ -30,7 +31,7 @@ export interface SourceContext {
   sink: EventSink;
   signal?: AbortSignal;
   /** Caps on what an archive may expand to (DEFAULT_LIMITS in src/source/unpack/root-writer.ts). */
-  limits?: { maxBytes?: number; maxEntries?: number; maxRatio?: number };
+  limits?: Partial<UnpackLimits>;
 }
 
 /** What a probe needs: no root, no downloads beyond small index files. */

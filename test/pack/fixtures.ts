@@ -43,7 +43,7 @@ export function makeBusyboxRoot(root: string): void {
   // Above ustar's 7 octal digits: needs PAX uid/gid records.
   writeFileSync(join(root, 'tmp/high-id'), 'mapped range\n');
   chownSync(join(root, 'tmp/high-id'), 3000000, 3000001);
-  execFileSync('mkfifo', [join(root, 'tmp/fifo')]);
+  execFileSync('mkfifo', [join(root, 'dev/initctl')]);
   execFileSync('mknod', ['-m', '0666', join(root, 'dev/null'), 'c', '1', '3']);
   writeFileSync(join(root, 'etc/labelled'), 'has xattrs\n');
   execFileSync('setfattr', ['-n', 'user.kiln', '-v', 'hello', join(root, 'etc/labelled')]);

@@ -2,8 +2,10 @@
  * Packing looks at the root it publishes: what every container made from
  * the image would share (ssh host keys, a machine-id), package caches, and
  * world-writable files and sticky-less directories are warned about;
- * setuid/setgid files are listed. All of it lands in build.json (`lint`).
+ * device nodes, FIFOs and sockets outside /dev are reported; setuid/setgid
+ * files are listed. All of it lands in build.json (`lint`).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,11 +44,24 @@ describe('the root linter', () => {
       chmodSync(join(root, 'etc/oops'), 0o666);
       mkdirSync(join(root, 'var/drop'));
       chmodSync(join(root, 'var/drop'), 0o777);
+      // The fixture has /dev/null and a /dev/initctl FIFO; a node, FIFO or socket elsewhere is odd.
+      execFileSync('mkfifo', [join(root, 'tmp/fifo')]);
+      mkdirSync(join(root, 'srv'));
+      execFileSync('mknod', [join(root, 'srv/disk'), 'b', '7', '0']);
+      mkdirSync(join(root, 'run'), { recursive: true });
+      execFileSync('python3', [
+        '-c',
+        'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+        join(root, 'run/daemon.sock'),
+      ]);
     });
     expect(lint.warnings).toEqual([
       'ssh host keys /etc/ssh/ssh_host_ed25519_key: every container made from the image would share them',
       '/etc/machine-id is set (01234567...): every container made from the image would share it',
       'world-writable without the sticky bit: /etc/oops, /var/drop',
+      'device nodes outside /dev: /srv/disk',
+      'FIFOs outside /dev: /tmp/fifo',
+      'sockets outside /dev (left out of the archives): /run/daemon.sock',
       'package cache /var/cache/apt/archives/ holds 1000 bytes',
     ]);
     expect(lint.setuid).toEqual(['/usr/bin/su-helper 4755']);

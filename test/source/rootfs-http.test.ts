@@ -23,6 +23,7 @@ let trusted: TestKey;
 let stranger: TestKey;
 const archives: Record<string, Buffer> = {};
 const contexts: TestContext[] = [];
+let downloadedTree: string[];
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'kiln-rootfs-http-'));
@@ -41,6 +42,8 @@ beforeAll(async () => {
   trusted = makeTestKey('Kiln Trusted');
   stranger = makeTestKey('Kiln Stranger');
   server = await startFixtureServer();
+  // What a download of the tree unpacks to: its device node left out (source.unpack.devices).
+  downloadedTree = describeTree(tree).filter((l) => !l.startsWith('dev/null '));
 });
 
 afterAll(async () => {
@@ -74,7 +77,7 @@ describe('rootfs-http with signed sums files', () => {
     publish('/good', 'rootfs.tar.xz', archives['rootfs.tar.xz']!);
     const ctx = await ctxFor({ url: server.url('/good/rootfs.tar.xz'), keys: [trusted.armored] });
     const record = await fetchSource(ctx);
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
     expect(record).toEqual({
       downloader: 'rootfs-http',
       resolved: { format: 'tar.xz' },
@@ -101,7 +104,7 @@ describe('rootfs-http with signed sums files', () => {
     const ctx = await ctxFor({ url: server.url('/clear/rootfs.tar.gz'), keys: [trusted.armored] });
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${trusted.fingerprint}`);
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 
   it('verifies a detached signature over the tarball itself', async () => {
@@ -111,7 +114,7 @@ describe('rootfs-http with signed sums files', () => {
     const ctx = await ctxFor({ url: server.url('/direct/rootfs.tar.zst'), keys: [trusted.armored] });
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.verifiedBy).toBe(`gpg:${trusted.fingerprint}`);
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 
   it('fails on a tarball that does not match the signed sums, leaving the root empty', async () => {
@@ -233,7 +236,7 @@ describe('rootfs-http without keys', () => {
       const ctx = await ctxFor({ url: server.url(`/sum/${name}`), checksum: `sha256:${sha256(archives[name]!)}` });
       const record = await fetchSource(ctx);
       expect(record.inputs[0]!.verifiedBy).toBe('checksum:sha256');
-      expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+      expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
     });
   }
 
@@ -244,7 +247,7 @@ describe('rootfs-http without keys', () => {
       checksum: `sha256:${sha256(archives['rootfs.sqfs']!)}`,
     });
     expect((await fetchSource(ctx)).resolved).toEqual({ format: 'squashfs' });
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 
   it('unpacks a zip served over http (owners become root)', async () => {
@@ -283,7 +286,7 @@ describe('rootfs-http without keys', () => {
     });
     const record = await fetchSource(ctx);
     expect(record.inputs[0]!.url).toBe(pathToFileURL(file).href);
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 });
 
@@ -296,6 +299,18 @@ describe('unpack bounds (source.unpack)', () => {
       /200 times the archive's size at entry "zeros".*\(source.unpack.max_ratio raises the limit\)/,
     );
     expect(await readdir(ctx.rootfs)).toEqual([]);
+  });
+
+  it('keeps device nodes only when source.unpack.devices is true', async () => {
+    const body = archives['rootfs.tar.gz']!;
+    server.set('/devices/rootfs.tar.gz', body);
+    const source = { url: server.url('/devices/rootfs.tar.gz'), checksum: `sha256:${sha256(body)}` };
+    const dropped = await ctxFor(source);
+    await fetchSource(dropped);
+    expect(describeTree(dropped.rootfs)).toEqual(downloadedTree);
+    const kept = await ctxFor({ ...source, unpack: { devices: true } });
+    await fetchSource(kept);
+    expect(describeTree(kept.rootfs)).toEqual(describeTree(tree));
   });
 
   it('takes its bounds from the definition: a raised ratio leaves max_size to stop it', async () => {
@@ -326,7 +341,7 @@ describe('downloads', () => {
     expect(gets[1]!.headers.range).toBe(`bytes=${Math.floor(body.length / 2)}-`);
     expect(gets[1]!.status).toBe(206);
     expect(gets[1]!.bytes).toBe(body.length - Math.floor(body.length / 2));
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 
   it('starts over when the file changed between the cut and the retry', async () => {
@@ -345,7 +360,7 @@ describe('downloads', () => {
       [200, undefined],
       [200, 'bytes=1000-'],
     ]);
-    expect(describeTree(ctx.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 
   it('reports a missing file as a clear error', async () => {
@@ -397,7 +412,7 @@ describe('the download cache', () => {
     expect(server.requestsFor('/cached/rootfs.tar.xz', 'GET')).toHaveLength(1);
     expect(server.requestsFor('/cached/SHA256SUMS', 'GET')).toHaveLength(2);
     expect(record.inputs[0]!.sha256).toBe(sha256(archives['rootfs.tar.xz']!));
-    expect(describeTree(second.rootfs)).toEqual(describeTree(tree));
+    expect(describeTree(second.rootfs)).toEqual(downloadedTree);
   });
 
   it('downloads again when the upstream file changes under the same name', async () => {

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, rm, writeFile, readFile, readlink, symlink } from 'node:fs/promises';
+import { lstat, mkdtemp, mkdir, readdir, rm, writeFile, readFile, readlink, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { unpackArchive } from '../../src/source/unpack/index.js';
 import { SourceError, UnsafeArchiveError } from '../../src/source/errors.js';
 import { describeTree, dumpXattrs, makeRichTree } from './trees.js';
+import { MemorySink } from '../../src/util/events.js';
 import { gnuTar, makeSquashfs, makeZip, rawTar, zstdBomb, type RawEntry } from './archives.js';
 
 let base: string;
@@ -36,7 +37,7 @@ describe('unpacking a real root tarball', () => {
       // A misleading name: detection must come from the bytes.
       const file = path.join(base, 'archive.bin');
       gnuTar(src, file, compress);
-      const r = await unpackArchive(file, root);
+      const r = await unpackArchive(file, root, { limits: { devices: true } });
       expect(r.format).toBe(
         compress === undefined ? 'tar' : { gzip: 'tar.gz', xz: 'tar.xz', zstd: 'tar.zst', bzip2: 'tar.bz2' }[compress],
       );
@@ -48,10 +49,24 @@ describe('unpacking a real root tarball', () => {
   it('unpacks a squashfs image through sqfs2tar', async () => {
     const img = path.join(base, 'root.sqfs');
     makeSquashfs(src, img);
-    const r = await unpackArchive(img, root);
+    const r = await unpackArchive(img, root, { limits: { devices: true } });
     expect(r.format).toBe('squashfs');
     expect(describeTree(root)).toEqual(describeTree(src));
     expect(dumpXattrs(root)).toEqual(dumpXattrs(src));
+  });
+
+  it('leaves device nodes out by default, says so, and keeps FIFOs', async () => {
+    const file = path.join(base, 'archive.tar');
+    gnuTar(src, file);
+    const sink = new MemorySink();
+    const r = await unpackArchive(file, root, { sink });
+    expect(r.droppedDevices).toEqual(['./dev/null']);
+    expect(describeTree(root)).toEqual(describeTree(src).filter((l) => !l.startsWith('dev/null ')));
+    expect((await lstat(path.join(root, 'dev/initctl'))).isFIFO()).toBe(true);
+    const warning = sink.events.find((e) => e.type === 'log' && e.level === 'warn');
+    expect(warning).toMatchObject({
+      message: expect.stringMatching(/left out 1 device node\(s\).*source.unpack.devices: true keeps them/),
+    });
   });
 
   it('unpacks a zip with unix modes and symlinks, owned by root', async () => {

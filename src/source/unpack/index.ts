@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { EventSink } from '../../util/events.js';
+import { log, type EventSink } from '../../util/events.js';
 import { SourceError } from '../errors.js';
 import { DECOMPRESSORS, detectFormat, readHead, type ArchiveFormat } from './detect.js';
 import { consumeProcess } from './process-stream.js';
@@ -22,6 +22,8 @@ export interface UnpackResult {
   format: ArchiveFormat;
   entries: number;
   bytes: number;
+  /** Device nodes left out of the root, by entry name. */
+  droppedDevices: string[];
 }
 
 /**
@@ -64,7 +66,16 @@ export async function unpackArchive(file: string, root: string, opts: UnpackOpti
     writer.abort();
     throw e;
   }
-  return { format, entries: writer.entries, bytes: writer.bytes };
+  const dropped = writer.droppedDevices;
+  if (dropped.length > 0 && opts.sink) {
+    const shown = dropped.slice(0, 5).join(', ') + (dropped.length > 5 ? ` and ${dropped.length - 5} more` : '');
+    log(
+      opts.sink,
+      'warn',
+      `${file}: left out ${dropped.length} device node(s) of the archive (${shown}); the container gets its own /dev (source.unpack.devices: true keeps them)`,
+    );
+  }
+  return { format, entries: writer.entries, bytes: writer.bytes, droppedDevices: dropped };
 }
 
 /**

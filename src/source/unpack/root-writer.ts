@@ -19,9 +19,20 @@ export interface UnpackLimits {
    * zeros expands a thousand times.
    */
   maxRatio: number;
+  /**
+   * Keep character and block device nodes. Off by default: the container
+   * runtime and LXC make their own /dev, and a node from an untrusted
+   * archive (a disk, /dev/mem) is a way into the host for whoever opens it.
+   */
+  devices: boolean;
 }
 
-export const DEFAULT_LIMITS: UnpackLimits = { maxBytes: 16 * 1024 ** 3, maxEntries: 4_000_000, maxRatio: 200 };
+export const DEFAULT_LIMITS: UnpackLimits = {
+  maxBytes: 16 * 1024 ** 3,
+  maxEntries: 4_000_000,
+  maxRatio: 200,
+  devices: false,
+};
 /** Data an archive may always expand to whatever its ratio: small archives of sparse files are fine. */
 export const RATIO_FREE = 1024 ** 3;
 
@@ -80,6 +91,8 @@ export class RootWriter implements EntrySink {
   private file: { h: EntryHeader; rel: string; written: number } | undefined;
   entries = 0;
   bytes = 0;
+  /** Device nodes left out (limits.devices off), by entry name. */
+  readonly droppedDevices: string[] = [];
 
   constructor(root: string, opts: RootWriterOptions = {}) {
     this.root = fs.realpathSync(root);
@@ -129,6 +142,11 @@ export class RootWriter implements EntrySink {
         return this.hardlink(h, rel);
       case 'char':
       case 'block':
+        if (!this.limits.devices) {
+          this.droppedDevices.push(h.name);
+          return;
+        }
+        return this.special(h, rel);
       case 'fifo':
         return this.special(h, rel);
     }

@@ -1,0 +1,133 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.js';
+import { KILN_BIN, ROOT } from '../helpers/kiln.js';
+import { rawTar } from '../source/archives.js';
+
+/**
+ * A source archive is untrusted input too: a 10 MB gzip that expands to
+ * 10 GiB of zeros ends `kiln build` with one line naming the entry and the
+ * key that raises the bound, in bounded memory, with nothing written to the
+ * work dir, the temp dir or the tree (issue 24).
+ */
+const PEAK_LIMIT_KB = 300 * 1024;
+const GiB = 1024 ** 3;
+
+let dir: string;
+let server: FixtureServer;
+let bomb: Buffer;
+
+/** One gzip member for the tar header, then members of 256 MiB of zeros (gzip streams concatenate). */
+async function gzipBomb(declared: number, members: number): Promise<Buffer> {
+  const h = Buffer.from((await rawTar([{ name: 'zeros', content: '' }])).subarray(0, 512));
+  h.write(declared.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
+  h.write('        ', 148, 8, 'latin1');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  const zeros = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | gzip -9'], { maxBuffer: 1 << 24 });
+  return Buffer.concat([execFileSync('gzip', ['-9'], { input: h }), ...Array.from({ length: members }, () => zeros)]);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'kiln-hostile-source-'));
+  bomb = await gzipBomb(10 * GiB, 40);
+  server = await startFixtureServer();
+  server.set('/bomb/rootfs.tar.gz', bomb);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function definition(name: string, unpack: string[]): string {
+  const file = path.join(dir, `${name}.yaml`);
+  const sha = createHash('sha256').update(bomb).digest('hex');
+  writeFileSync(
+    file,
+    [
+      'image:',
+      '  distribution: bomb',
+      '  release: "1"',
+      'source:',
+      '  downloader: rootfs-http',
+      `  url: ${server.url('/bomb/rootfs.tar.gz')}`,
+      `  checksum: sha256:${sha}`,
+      ...unpack,
+      'packages:',
+      '  custom_manager:',
+      ...['clean', 'install', 'remove', 'refresh', 'update'].map((c) => `    ${c}: {cmd: "true"}`),
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** `kiln build` under python's getrusage (the child's peak RSS), with its own TMPDIR, work dir and cache. */
+function build(file: string, name: string) {
+  const base = path.join(dir, name);
+  const dirs = { tmp: path.join(base, 'tmp'), work: path.join(base, 'work'), out: path.join(base, 'out') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  const wrap = [
+    'import resource, subprocess, sys',
+    'r = subprocess.run(sys.argv[1:])',
+    'sys.stderr.write("PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
+    'sys.exit(r.returncode)',
+  ].join('\n');
+  const args = [KILN_BIN, 'build', file, '--out', dirs.out, '--work-dir', dirs.work];
+  args.push('--cache-dir', path.join(base, 'cache'), '--formats', 'lxc');
+  return new Promise<{ code: number | null; stderr: string[]; peakKb: number } & typeof dirs>((resolve) => {
+    const child = spawn('python3', ['-c', wrap, process.execPath, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: dirs.tmp },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      const lines = err.split('\n').filter((l) => l !== '');
+      const peakKb = Number(lines.pop()?.replace('PEAK_RSS_KB=', ''));
+      resolve({ code, stderr: lines, peakKb, ...dirs });
+    });
+  });
+}
+
+function expectRefusedCleanly(r: Awaited<ReturnType<typeof build>>, pattern: RegExp): void {
+  expect(r.code).toBe(1);
+  const text = r.stderr.join('\n');
+  expect(text).not.toMatch(/\n\s+at |FATAL|heap out of memory/);
+  expect(r.stderr.filter((l) => pattern.test(l))).toHaveLength(1);
+  expect(r.peakKb).toBeGreaterThan(0);
+  expect(r.peakKb).toBeLessThan(PEAK_LIMIT_KB);
+  expect(readdirSync(r.work)).toEqual([]);
+  expect(readdirSync(r.tmp)).toEqual([]);
+  expect(existsSync(path.join(r.out, 'images'))).toBe(false);
+}
+
+describe('kiln build of a compression bomb', () => {
+  it('is a 10 MB gzip that expands to 10 GiB', () => {
+    expect(bomb.length).toBeGreaterThan(9_000_000);
+    expect(bomb.length).toBeLessThan(12_000_000);
+  });
+
+  it('stops at the default expansion ratio: one line, bounded memory, nothing left', async () => {
+    const r = await build(definition('default', []), 'default');
+    expectRefusedCleanly(
+      r,
+      /archive expands to more than 200 times the archive's size at entry "zeros".*source.unpack.max_ratio raises the limit/,
+    );
+  }, 120_000);
+
+  it('stops at max_size once the definition raises the ratio', async () => {
+    const r = await build(definition('raised', ['  unpack:', '    max_ratio: 100000', '    max_size: 2G']), 'raised');
+    expectRefusedCleanly(
+      r,
+      /more than the 2147483648-byte limit at entry "zeros".*source.unpack.max_size raises the limit/,
+    );
+  }, 120_000);
+});

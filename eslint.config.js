@@ -6,6 +6,21 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+export const STAGE_ORDER = [
+  'util',
+  'definition',
+  'plan',
+  'runtime',
+  'source',
+  'customize',
+  'pack',
+  'publish',
+  'pipeline',
+  'serve',
+  'catalog',
+  'cli',
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'out/', 'native/', 'schema/', 'test/corpus/'] },
   js.configs.recommended,
@@ -45,5 +60,34 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  // Stage boundaries: data flows definition -> plan -> stages -> artifacts ->
+  // tree, so a folder of src/ imports only the folders before it (and util).
+  // Type-only imports are free: a contract type (build.json's record) may be
+  // named by the stage that writes it and the one that reads it. The plan
+  // reads the package-manager registry, the one list of managers.
+  ...stageBoundaries(STAGE_ORDER),
   prettier,
 );
+
+/** One no-restricted-imports block a stage: every later stage is off limits (test/plan/stage-boundaries.test.ts). */
+export function stageBoundaries(order) {
+  const allowed = { plan: { customize: 'managers/' } };
+  return order.map((stage, i) => ({
+    files: [`src/${stage}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: order.slice(i + 1).map((later) => {
+            const except = allowed[stage]?.[later];
+            return {
+              regex: `^(\\.\\./)+${later}/${except ? `(?!${except})` : ''}`,
+              allowTypeImports: true,
+              message: `src/${stage} is an earlier stage than src/${later} and must not import it (stage order: ${order.join(' -> ')})`,
+            };
+          }),
+        },
+      ],
+    },
+  }));
+}

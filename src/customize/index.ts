@@ -7,7 +7,7 @@ import { generators } from './generators/index.js';
 import { internalActions } from './internal/index.js';
 import type { UndoList } from './internal/types.js';
 import { repositoryHandlers } from './repositories/index.js';
-import { runStepInContainer } from './run-step.js';
+import { runStepInContainer } from '../runtime/run-step.js';
 import { stepRuntime } from './step-limits.js';
 import { emptyMetadata } from './metadata.js';
 

@@ -1,7 +1,7 @@
 import type { Generator } from './types.js';
 import { readFileInRoot, writeFileInRoot } from '../file-ops.js';
 import { requirePath } from './options.js';
-import { BUILD_HOSTNAME } from '../build-hostname.js';
+import { BUILD_HOSTNAME } from '../../runtime/build-hostname.js';
 
 function substitute(content: string, name: string): string {
   if (content.includes(BUILD_HOSTNAME)) return content.split(BUILD_HOSTNAME).join(name);

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { runStepInContainer } from '../../customize/run-step.js';
+import { runStepInContainer } from '../../runtime/run-step.js';
 import { log } from '../../util/events.js';
 import type { ProbeContext } from '../types.js';
 import { SourceError } from '../errors.js';

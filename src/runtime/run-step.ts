@@ -1,5 +1,5 @@
-import { runInContainer } from '../runtime/index.js';
-import type { RunSpec } from '../runtime/types.js';
+import { runInContainer } from './index.js';
+import type { RunSpec } from './types.js';
 import type { EventSink } from '../util/events.js';
 import { StepError } from '../util/errors.js';
 import { BUILD_HOSTNAME } from './build-hostname.js';

@@ -23,7 +23,7 @@ export interface CatalogOutputChoices {
 export function cellBuildOptions(
   c: Combination,
   choices: CatalogOutputChoices,
-  run: { workParent: string; sink: EventSink; serial?: string; signal?: AbortSignal },
+  run: { workParent: string; sink: EventSink; serial?: string; signal?: AbortSignal | undefined },
 ): BuildOptions {
   return {
     definitionFile: c.entry.definition,

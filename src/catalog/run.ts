@@ -41,7 +41,7 @@ export interface CatalogRunOptions extends CatalogOutputChoices {
   /** One serial for every build of the run. */
   serial: string;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A machine's default parallelism: its cores, but no more builds than 4 GiB of memory each allows. */

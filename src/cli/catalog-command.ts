@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandContext } from './command.js';
+import type { BuildValues } from './build-options.js';
 import { UsageError } from '../util/errors.js';
 import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
@@ -8,8 +9,6 @@ import { CatalogView } from '../catalog/live-view.js';
 import { defaultJobs, runCatalog } from '../catalog/run.js';
 import { defaultSerial } from '../definition/index.js';
 import type { OutputFormat, SquashfsCompression, TarCompression } from '../pack/types.js';
-
-type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Parsers {
   formats(v: string): OutputFormat[];
@@ -25,11 +24,12 @@ function positiveInt(v: string, flag: string): number {
 }
 
 /** `kiln build --catalog FILE`: every combination of the catalog, with a live view and a report. */
-export async function runCatalogCommand(ctx: CommandContext, values: Values, parse: Parsers): Promise<number> {
+export async function runCatalogCommand(ctx: CommandContext, values: BuildValues, parse: Parsers): Promise<number> {
   if (values.option !== undefined)
     throw new UsageError('-o goes into the catalog entries (options:), not on the command line, with --catalog');
-  const catalog = await loadCatalog(values.catalog as string);
-  const out = values.out as string;
+  if (values.catalog === undefined) throw new UsageError('--catalog: give the catalog file');
+  const catalog = await loadCatalog(values.catalog);
+  const out = values.out;
   const view = ctx.json ? undefined : new CatalogView(process.stderr);
   const sink = view ?? ctx.sink;
   const controller = new AbortController();
@@ -40,22 +40,22 @@ export async function runCatalogCommand(ctx: CommandContext, values: Values, par
     const sde = parse.sourceDateEpoch();
     const report = await runCatalog({
       catalog,
-      jobs: values.jobs !== undefined ? positiveInt(values.jobs as string, '--jobs') : defaultJobs(),
-      force: values.force as boolean,
-      test: values.test as boolean,
-      testTimeoutSeconds: positiveInt(values['test-timeout'] as string, '--test-timeout'),
+      jobs: values.jobs !== undefined ? positiveInt(values.jobs, '--jobs') : defaultJobs(),
+      force: values.force,
+      test: values.test,
+      testTimeoutSeconds: positiveInt(values['test-timeout'], '--test-timeout'),
       out,
-      cacheDir: (values['cache-dir'] as string | undefined) ?? defaultCacheDir(),
-      workParent: (values['work-dir'] as string | undefined) ?? os.tmpdir(),
-      quarantine: (values.quarantine as string | undefined) ?? path.join(out, '.kiln', 'quarantine'),
-      serial: (values.serial as string | undefined) ?? defaultSerial(new Date()),
-      compression: parse.compression(values.compression as string),
-      squashfsCompression: parse.squashfs(values['squashfs-compression'] as string),
-      strictTemplates: values['strict-templates'] as boolean,
+      cacheDir: values['cache-dir'] ?? defaultCacheDir(),
+      workParent: values['work-dir'] ?? os.tmpdir(),
+      quarantine: values.quarantine ?? path.join(out, '.kiln', 'quarantine'),
+      serial: values.serial ?? defaultSerial(new Date()),
+      compression: parse.compression(values.compression),
+      squashfsCompression: parse.squashfs(values['squashfs-compression']),
+      strictTemplates: values['strict-templates'],
       sink,
       signal: controller.signal,
-      ...(values.only !== undefined ? { only: values.only as string } : {}),
-      ...(values.sign ? { sign: values.sign as string } : {}),
+      ...(values.only !== undefined ? { only: values.only } : {}),
+      ...(values.sign ? { sign: values.sign } : {}),
       ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     });
     view?.close();

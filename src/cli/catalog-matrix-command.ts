@@ -30,7 +30,8 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
   );
   if (positionals.length > 0) throw usageError('--catalog takes no definition file', usage);
   if (!values.matrix) throw usageError('--catalog goes with --matrix', usage);
-  const catalog = await loadCatalog(values.catalog as string);
+  if (values.catalog === undefined) throw usageError('--catalog: give the catalog file', usage);
+  const catalog = await loadCatalog(values.catalog);
   // The output choices change the input digest: the matrix digests the ones
   // given here, and each cell's command passes them on to its build.
   const flags = [

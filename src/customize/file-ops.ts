@@ -24,8 +24,8 @@ export async function mkdirInRoot(root: string, inner: string, mode = 0o755): Pr
 
 export interface WriteOptions {
   mode?: number;
-  uid?: number;
-  gid?: number;
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ export interface CustomizeOptions {
   plan: Plan;
   rootfs: string;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

@@ -34,7 +34,7 @@ function toolFailure(tool: string, path: string, e: unknown): KilnError {
 export function compressedFileOutput(
   path: string,
   compression: TarCompression,
-  opts: { extraHashes?: Hash[]; signal?: AbortSignal } = {},
+  opts: { extraHashes?: Hash[]; signal?: AbortSignal | undefined } = {},
 ): ArchiveOutput {
   const { command } = compressorCommand(compression);
   const hash = createHash('sha256');
@@ -74,7 +74,7 @@ export interface SquashfsOptions {
   /** Every timestamp the tar does not carry (root, superblock). */
   mtime: number;
   threads: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

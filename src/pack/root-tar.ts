@@ -127,7 +127,7 @@ export async function writeRootTar(
   entries: RootEntry[],
   xattrs: XattrMap,
   targets: TarTarget[],
-  opts: { sink: EventSink; task: string; signal?: AbortSignal },
+  opts: { sink: EventSink; task: string; signal?: AbortSignal | undefined },
 ): Promise<void> {
   const batches = targets.map((t) => new Batch(t));
   const total = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);

@@ -4,7 +4,7 @@ import { encodeHeader, END_OF_ARCHIVE, padding } from './tar-header.js';
 export interface SmallMember {
   name: string;
   /** Omitted for directories. */
-  content?: Buffer | string;
+  content?: Buffer | string | undefined;
   mode?: number;
 }
 

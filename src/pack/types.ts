@@ -60,7 +60,7 @@ export interface PackInput {
   /** gpg key id or key file: detached armored `.asc` for every artifact and SHA256SUMS. */
   sign?: string;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface PackResult {

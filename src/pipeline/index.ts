@@ -41,7 +41,7 @@ export interface BuildOptions {
   sourceDateEpoch?: number;
   keepWork?: boolean;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** The plan of a build and the digest of what it will do. */

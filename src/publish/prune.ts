@@ -16,9 +16,9 @@ export interface PruneOptions {
   keepFor?: (product: ProductId) => number | undefined;
   /** How long files of a pruned build stay on disk after it left the indexes. */
   graceMs: number;
-  sink?: EventSink;
+  sink?: EventSink | undefined;
   /** Only say what would happen. */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
   now?: Date;
 }
 

@@ -108,8 +108,8 @@ function versionItems(b: PublishedBuild): Record<string, StreamItem> {
   if (meta && (root || squash)) {
     const combined: Partial<StreamItem> = {};
     if (root && fp.combined_rootxz_sha256) combined.combined_rootxz_sha256 = fp.combined_rootxz_sha256;
-    if (root && (fp.combined_sha256 ?? fp.combined_rootxz_sha256))
-      combined.combined_sha256 = fp.combined_sha256 ?? fp.combined_rootxz_sha256;
+    const combinedSha = fp.combined_sha256 ?? fp.combined_rootxz_sha256;
+    if (root && combinedSha) combined.combined_sha256 = combinedSha;
     if (squash && fp.combined_squashfs_sha256) combined.combined_squashfs_sha256 = fp.combined_squashfs_sha256;
     items['incus.tar.xz'] = { ...meta, ...combined };
     items['lxd.tar.xz'] = { ...meta, ...combined, ftype: 'lxd.tar.xz' };

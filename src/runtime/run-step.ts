@@ -12,7 +12,7 @@ export interface InContainerStep {
   script?: string;
   timeoutSeconds?: number;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Limits and user-namespace permission (the definition's `runtime`); defaults when absent. */
   runtime?: Pick<RunSpec, 'limits' | 'allowUserNamespaces'>;
 }

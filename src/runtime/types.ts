@@ -56,7 +56,7 @@ export interface RunSpec {
   /** Called with each chunk of the step's output as it arrives. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Aborting kills the step (the tree, its mounts and cgroup go away). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Capabilities kept on top of the default set (lower-case names without
    * `cap_`, e.g. `sys_admin` for a step that must mount), or `all`.

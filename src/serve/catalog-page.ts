@@ -55,8 +55,8 @@ section.setup{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1r
 export interface CatalogContext {
   address: PublicAddress;
   /** WGETRC for the LXC client when the server uses kiln's local CA. */
-  wgetrc?: string;
-  caPath?: string;
+  wgetrc?: string | undefined;
+  caPath?: string | undefined;
   query: string;
   /** Tree-relative path of the newest catalog build report (`kiln build --catalog`). */
   report?: string;

@@ -45,7 +45,7 @@ export function containerName(p: ProductName): string {
 export function lxcCreateCommand(
   p: ProductName,
   a: PublicAddress,
-  opts: { wgetrc?: string; name?: string } = {},
+  opts: { wgetrc?: string | undefined; name?: string | undefined } = {},
 ): string {
   const parts = [
     ...(opts.wgetrc ? [`WGETRC=${shellQuote(opts.wgetrc)}`] : []),

@@ -50,16 +50,16 @@ export interface ServeOptions {
   tree: string;
   listen: { host: string; port: number };
   /** A second, plain-HTTP listener. The HTTPS port answers plain HTTP too. */
-  httpListen?: { host: string; port: number };
+  httpListen?: { host: string; port: number } | undefined;
   /** PEM files; without them a local CA under `<tree>/.kiln/tls/` signs a server certificate. */
-  cert?: string;
-  key?: string;
-  sink?: EventSink;
+  cert?: string | undefined;
+  key?: string | undefined;
+  sink?: EventSink | undefined;
   /** File to append Combined Log Format lines to, or `-` for stdout. */
-  accessLog?: string;
+  accessLog?: string | undefined;
   /** Serve the tree under this URL path (`/mirror`) instead of at `/`. */
-  prefix?: string;
-  maxConnections?: number;
+  prefix?: string | undefined;
+  maxConnections?: number | undefined;
   timeouts?: Partial<ServeTimeouts>;
   /** How long files up to 64 KiB (the indexes) are kept in memory; 0 turns it off. Default 1000 ms. */
   smallFileCacheMs?: number;
@@ -67,11 +67,11 @@ export interface ServeOptions {
 
 export interface RunningServer {
   httpsPort: number;
-  httpPort?: number;
+  httpPort?: number | undefined;
   /** The local CA clients must trust (absent with --cert/--key). */
-  caPath?: string;
+  caPath?: string | undefined;
   /** A wgetrc with `ca_certificate = caPath`, for the LXC client. */
-  wgetrcPath?: string;
+  wgetrcPath?: string | undefined;
   /** URL path prefix, '' or like `/mirror`. */
   prefix: string;
   close(): Promise<void>;

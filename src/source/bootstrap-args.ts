@@ -45,7 +45,7 @@ const DIALECTS: Record<'debootstrap' | 'mmdebstrap', Dialect> = {
 export function bootstrapArgs(
   tool: keyof typeof DIALECTS,
   ctx: SourceContext,
-  opts: { suite: string; mirror: string; keyringFile?: string; hooks?: string[] },
+  opts: { suite: string; mirror: string; keyringFile?: string | undefined; hooks?: string[] | undefined },
 ): string[] {
   const dialect = DIALECTS[tool];
   const src = ctx.step.source;

@@ -75,7 +75,7 @@ function decodeEntities(s: string): string {
 /** Fetches and parses a listing; `url` gets a trailing slash (servers redirect without one). */
 export async function fetchListing(
   url: string,
-  opts: { sink?: EventSink; signal?: AbortSignal } = {},
+  opts: { sink?: EventSink; signal?: AbortSignal | undefined } = {},
 ): Promise<ListingEntry[]> {
   const base = url.endsWith('/') ? url : `${url}/`;
   const got = await fetchSmall(base, { ...opts, maxBytes: 32 << 20, accept: 'text/html, */*' });

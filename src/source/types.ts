@@ -29,9 +29,9 @@ export interface SourceContext {
   /** Scratch directory for this build, removed by the caller. */
   workDir: string;
   sink: EventSink;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Caps on what an archive may expand to (DEFAULT_LIMITS in src/source/unpack/root-writer.ts). */
-  limits?: Partial<UnpackLimits>;
+  limits?: Partial<UnpackLimits> | undefined;
 }
 
 /** What a probe needs: no root, no downloads beyond small index files. */

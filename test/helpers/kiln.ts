@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,7 +24,7 @@ export function kiln(args: string[], opts: KilnRunOptions = {}) {
 }
 
 /** Starts the CLI in the background (e.g. `kiln serve`). */
-export function kilnBackground(args: string[], opts: { env?: Record<string, string> } = {}): ResultPromise {
+export function kilnBackground(args: string[], opts: { env?: Record<string, string> } = {}) {
   return execa('node', [KILN_BIN, ...args], {
     reject: false,
     cwd: ROOT,

@@ -1,7 +1,6 @@
 import net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResultPromise } from 'execa';
 import { kilnBackground } from './kiln.js';
 
 export async function freePort(): Promise<number> {
@@ -50,7 +49,7 @@ export interface ServedTree {
 /** Starts the real `kiln serve TREE` on a free loopback port. */
 export async function serveTree(tree: string): Promise<ServedTree> {
   const port = await freePort();
-  const child: ResultPromise = kilnBackground(['serve', tree, '--listen', `127.0.0.1:${port}`]);
+  const child = kilnBackground(['serve', tree, '--listen', `127.0.0.1:${port}`]);
   await waitForPort(port, 30_000);
   return {
     port,

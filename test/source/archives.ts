@@ -24,7 +24,7 @@ export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
     const header = {
       name: e.name,
       type: e.type ?? 'file',
-      linkname: e.linkname,
+      ...(e.linkname !== undefined && { linkname: e.linkname }),
       mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
       mtime: new Date(1_600_000_000_000),
       uid: 0,

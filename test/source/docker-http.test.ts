@@ -123,7 +123,7 @@ async function pull(source: Omit<SourceSection, 'downloader'>, architecture = 'x
 
 describe('docker-http against a local docker-registry with token auth', () => {
   it('pulls a single-arch image pinned by source.checksum and applies the layers with whiteouts', async () => {
-    const ctx = await pull({ url: `http://${reg.host}/kiln/single:v1`, checksum: digests.single });
+    const ctx = await pull({ url: `http://${reg.host}/kiln/single:v1`, checksum: digests.single! });
     const record = await fetchSource(ctx);
     const root = ctx.rootfs;
     expect(await readFile(path.join(root, 'etc/os-release'), 'utf8')).toBe('ID=kiln-test\n');
@@ -155,7 +155,7 @@ describe('docker-http against a local docker-registry with token auth', () => {
     const arm = await pull({ url: `http://${reg.host}/kiln/multi@${digests.multi}` }, 'armv7l');
     expect((await fetchSource(arm)).resolved).toMatchObject({ platform: 'linux/arm' });
     expect(await readFile(path.join(arm.rootfs, 'arch'), 'utf8')).toBe('arm\n');
-    const x86 = await pull({ url: `http://${reg.host}/kiln/multi:latest`, checksum: digests.multi });
+    const x86 = await pull({ url: `http://${reg.host}/kiln/multi:latest`, checksum: digests.multi! });
     await fetchSource(x86);
     expect(await readFile(path.join(x86.rootfs, 'arch'), 'utf8')).toBe('amd64\n');
   });
@@ -170,7 +170,7 @@ describe('docker-http against a local docker-registry with token auth', () => {
   });
 
   it('refuses a single-arch image for another architecture', async () => {
-    const ctx = await pull({ url: `http://${reg.host}/kiln/single:v1`, checksum: digests.single }, 'aarch64');
+    const ctx = await pull({ url: `http://${reg.host}/kiln/single:v1`, checksum: digests.single! }, 'aarch64');
     await expect(fetchSource(ctx)).rejects.toThrow(
       /the image is for linux\/amd64, but image\.architecture aarch64 needs arm64/,
     );

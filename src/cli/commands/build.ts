@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Command } from '../command.js';
 import { parseCommandArgs, usageError } from '../args.js';
+import { BUILD_OPTIONS } from '../build-options.js';
 import { UsageError } from '../../util/errors.js';
 import { buildImage, defaultCacheDir } from '../../pipeline/index.js';
 import { parseCompression, parseFormats, parseSquashfsCompression } from '../output-options.js';
@@ -42,32 +43,7 @@ const command: Command = {
   summary: 'Build an image from a distribution definition and publish it into an image tree.',
   usage: USAGE,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(
-      ctx.argv,
-      {
-        option: { type: 'string', short: 'o', multiple: true },
-        out: { type: 'string', default: 'out' },
-        'cache-dir': { type: 'string' },
-        'work-dir': { type: 'string' },
-        formats: { type: 'string', default: 'lxc,incus' },
-        compression: { type: 'string', default: 'xz' },
-        'squashfs-compression': { type: 'string', default: 'xz' },
-        sign: { type: 'string' },
-        'strict-templates': { type: 'boolean', default: false },
-        'keep-work': { type: 'boolean', default: false },
-        serial: { type: 'string' },
-        catalog: { type: 'string' },
-        only: { type: 'string' },
-        jobs: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        test: { type: 'boolean', default: false },
-        'test-timeout': { type: 'string', default: '120' },
-        quarantine: { type: 'string' },
-        'release-alias': { type: 'string', multiple: true },
-        requirement: { type: 'string', multiple: true },
-      },
-      USAGE,
-    );
+    const { values, positionals } = parseCommandArgs(ctx.argv, BUILD_OPTIONS, USAGE);
     if (values.catalog !== undefined) {
       if (values['release-alias'] || values.requirement) {
         throw usageError(
@@ -91,7 +67,9 @@ const command: Command = {
     if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');
     const releaseAliases = (values['release-alias'] ?? []).map(parseReleaseAlias);
     const requirements = parseRequirements(values.requirement ?? []);
-    if (positionals.length !== 1) throw usageError('give exactly one definition file', USAGE);
+    const [definitionFile] = positionals;
+    if (definitionFile === undefined || positionals.length !== 1)
+      throw usageError('give exactly one definition file', USAGE);
     const formats = parseFormats(values.formats);
     const compression = parseCompression(values.compression);
     if (formats.includes('lxc') && compression.method !== 'xz') {
@@ -111,7 +89,7 @@ const command: Command = {
     try {
       const sde = sourceDateEpochFromEnv();
       const { record, dir } = await buildImage({
-        definitionFile: positionals[0] as string,
+        definitionFile,
         overrides: [...(values.option ?? []), ...(values.serial ? [`image.serial=${values.serial}`] : [])],
         strictTemplates: values['strict-templates'],
         out: values.out,

@@ -88,7 +88,7 @@ const command: Command = {
       const { planCatalogMatrix } = await import('../catalog-matrix-command.js');
       return planCatalogMatrix(ctx, USAGE);
     }
-    const args = parseDefinitionArgs(ctx.argv, USAGE, { target: { type: 'string', default: 'all' } });
+    const args = parseDefinitionArgs(ctx.argv, USAGE, true);
     // A plan is what `kiln build` runs, and kiln builds no VM image yet: a VM
     // plan would promise a build that cannot happen.
     if (args.targetType === 'vm')
@@ -96,7 +96,7 @@ const command: Command = {
         '--vm: kiln builds container images only for now, so there is no VM plan to show; `kiln validate --vm` checks the VM parts of a definition',
         USAGE,
       );
-    const targets = targetsFor(String(args.rest.target));
+    const targets = targetsFor(args.target ?? 'all');
     try {
       const loaded = await loadDefinition(args.file, {
         overrides: args.overrides,

@@ -63,7 +63,9 @@ export function parseRunArgs(argv: string[]): RunSpec {
   if (dashes < 0) throw usageError("kiln run: put the command after '--'", USAGE);
   const command = argv.slice(dashes + 1);
   const { values, positionals } = parseCommandArgs(argv.slice(0, dashes), OPTIONS, USAGE);
-  if (positionals.length !== 1) throw usageError("kiln run: expected exactly one ROOTFS before '--'", USAGE);
+  const [rootfs] = positionals;
+  if (rootfs === undefined || positionals.length !== 1)
+    throw usageError("kiln run: expected exactly one ROOTFS before '--'", USAGE);
   if (command.length === 0) throw usageError("kiln run: no command after '--'", USAGE);
 
   const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
@@ -83,7 +85,7 @@ export function parseRunArgs(argv: string[]): RunSpec {
   if (values.tmpfs !== undefined) limits.tmpfsBytes = parseSize(values.tmpfs, '--tmpfs');
 
   const spec: RunSpec = {
-    rootfs: positionals[0] as string,
+    rootfs,
     argv: command,
     env,
     network,

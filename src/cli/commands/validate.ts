@@ -10,33 +10,42 @@ export interface DefinitionArgs {
   overrides: string[];
   strictTemplates: boolean;
   targetType: 'container' | 'vm';
-  rest: Record<string, unknown>;
+  /** `--target` of `kiln plan`; undefined for `kiln validate`. */
+  target: string | undefined;
 }
 
-/** The arguments `validate` and `plan` share: one definition (`-` is stdin) and its overrides. */
-export function parseDefinitionArgs(
-  argv: string[],
+const DEFINITION_OPTIONS = {
+  option: { type: 'string', short: 'o', multiple: true },
+  'strict-templates': { type: 'boolean', default: false },
+  vm: { type: 'boolean', default: false },
+} as const;
+const PLAN_OPTIONS = { ...DEFINITION_OPTIONS, target: { type: 'string', default: 'all' } } as const;
+
+/** The arguments `validate` and `plan` share: one definition (`-` is stdin) and its overrides; `plan` adds `--target`. */
+export function parseDefinitionArgs(argv: string[], usage: string, withTarget = false): DefinitionArgs {
+  if (withTarget) {
+    const { values, positionals } = parseCommandArgs(argv, PLAN_OPTIONS, usage);
+    return definitionArgs(values, positionals, usage, values.target);
+  }
+  const { values, positionals } = parseCommandArgs(argv, DEFINITION_OPTIONS, usage);
+  return definitionArgs(values, positionals, usage, undefined);
+}
+
+function definitionArgs(
+  values: { option?: string[] | undefined; 'strict-templates': boolean; vm: boolean },
+  positionals: string[],
   usage: string,
-  extra: Parameters<typeof parseCommandArgs>[1] = {},
+  target: string | undefined,
 ): DefinitionArgs {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      option: { type: 'string', short: 'o', multiple: true },
-      'strict-templates': { type: 'boolean', default: false },
-      vm: { type: 'boolean', default: false },
-      ...extra,
-    },
-    usage,
-  );
-  if (positionals.length !== 1) throw usageError('give exactly one definition file (or - for stdin)', usage);
-  const v = values as Record<string, unknown>;
+  const [file] = positionals;
+  if (file === undefined || positionals.length !== 1)
+    throw usageError('give exactly one definition file (or - for stdin)', usage);
   return {
-    file: positionals[0]!,
-    overrides: (v.option as string[] | undefined) ?? [],
-    strictTemplates: v['strict-templates'] === true,
-    targetType: v.vm === true ? 'vm' : 'container',
-    rest: v,
+    file,
+    overrides: values.option ?? [],
+    strictTemplates: values['strict-templates'],
+    targetType: values.vm ? 'vm' : 'container',
+    target,
   };
 }
 

@@ -16,6 +16,6 @@ export interface PackageDb {
   name: string;
   read(
     root: string,
-    ctx: { sink: EventSink; distribution: string; signal?: AbortSignal },
+    ctx: { sink: EventSink; distribution: string; signal?: AbortSignal | undefined },
   ): Promise<InstalledPackage[] | null>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import got, { type Response } from 'got';
 import type { EventSink } from '../../util/events.js';
 import { SourceError, VerificationError } from '../errors.js';
-import { agentFor } from '../download/proxy.js';
+import { connectionFor } from '../download/proxy.js';
 import type { ImageReference } from './reference.js';
 
 export const INDEX_TYPES = [
@@ -39,7 +39,7 @@ export class RegistryClient {
 
   constructor(
     private readonly ref: ImageReference,
-    private readonly opts: { sink?: EventSink; signal?: AbortSignal },
+    private readonly opts: { sink?: EventSink; signal?: AbortSignal | undefined },
   ) {}
 
   url(path: string): string {
@@ -104,12 +104,11 @@ export class RegistryClient {
   private raw(url: string, accept?: string): Promise<Response<Buffer>> {
     return got(url, {
       headers: { 'user-agent': 'kiln', ...(accept ? { accept } : {}), ...this.authHeaders() },
-      agent: agentFor(new URL(url)),
+      ...connectionFor(new URL(url), this.opts.signal),
       responseType: 'buffer',
       throwHttpErrors: false,
       retry: { limit: 3, methods: ['GET'], statusCodes: [408, 429, 500, 502, 503, 504] },
       timeout: { connect: 30_000, response: 60_000, socket: 60_000 },
-      signal: this.opts.signal,
     }).catch((e: unknown) => {
       throw new SourceError(`${url}: ${(e as Error).message}`, { cause: e });
     });
@@ -131,11 +130,10 @@ export class RegistryClient {
     if (service) tokenUrl.searchParams.set('service', service);
     tokenUrl.searchParams.set('scope', params.get('scope') ?? `repository:${this.ref.repository}:pull`);
     const res = await got(tokenUrl, {
-      agent: agentFor(tokenUrl),
+      ...connectionFor(tokenUrl, this.opts.signal),
       responseType: 'buffer',
       throwHttpErrors: false,
       timeout: { connect: 30_000, response: 60_000 },
-      signal: this.opts.signal,
     }).catch((e: unknown) => {
       throw new SourceError(
         `${tokenUrl.origin}${tokenUrl.pathname}: cannot get a registry token: ${(e as Error).message}`,

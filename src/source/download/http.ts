@@ -5,14 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Headers, type Response } from 'got';
 import type { EventSink } from '../../util/events.js';
 import { SourceError } from '../errors.js';
-import { agentFor } from './proxy.js';
+import { connectionFor } from './proxy.js';
 
 export interface HttpOptions {
   headers?: Record<string, string>;
-  sink?: EventSink;
+  sink?: EventSink | undefined;
   /** Progress event task name; default `download <file name>`. */
   task?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Attempts after the first one (default 4), with exponential backoff. */
   retries?: number;
   /** First backoff delay in ms (doubles every retry; default 500). */
@@ -70,8 +70,8 @@ export async function downloadFile(
   url: string,
   dest: string,
   opts: HttpOptions & {
-    conditional?: Validators;
-    resumeFrom?: Validators;
+    conditional?: Validators | undefined;
+    resumeFrom?: Validators | undefined;
     onValidators?: (v: Validators) => Promise<void> | void;
   } = {},
 ): Promise<DownloadOutcome> {
@@ -102,7 +102,7 @@ export async function downloadFile(
     }
     const stream = client.stream(url, {
       headers,
-      agent: agentFor(target),
+      ...connectionFor(target, opts.signal),
       timeout: {
         lookup: 30_000,
         connect: 30_000,
@@ -110,7 +110,6 @@ export async function downloadFile(
         response: 60_000,
         socket: (opts.idleTimeout ?? 60) * 1000,
       },
-      signal: opts.signal,
     });
     let response: Response;
     try {
@@ -159,7 +158,13 @@ export async function downloadFile(
       const now = Date.now();
       if (now - last < 200) return;
       last = now;
-      opts.sink?.emit({ type: 'progress', task, done: (append ? have : 0) + p.transferred, total, unit: 'bytes' });
+      opts.sink?.emit({
+        type: 'progress',
+        task,
+        done: (append ? have : 0) + p.transferred,
+        ...(total !== undefined && { total }),
+        unit: 'bytes',
+      });
     });
     try {
       await pipeline(stream, createWriteStream(dest, { flags: append ? 'a' : 'w', highWaterMark: 1 << 20 }));
@@ -197,11 +202,10 @@ export async function fetchSmall(
     try {
       res = await client(url, {
         headers: { ...opts.headers, ...(opts.accept ? { accept: opts.accept } : {}) },
-        agent: agentFor(target),
+        ...connectionFor(target, opts.signal),
         responseType: 'buffer',
         timeout: { lookup: 30_000, connect: 30_000, response: 60_000, socket: (opts.idleTimeout ?? 60) * 1000 },
-        signal: opts.signal,
-      });
+        });
     } catch (e) {
       if (opts.signal?.aborted) throw new SourceError(`${url}: download aborted`);
       lastError = describe(e);

@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
 export async function withLock<T>(
   file: string,
   fn: () => Promise<T>,
-  opts: { onWait?: () => void; timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { onWait?: () => void; timeoutMs?: number; signal?: AbortSignal | undefined } = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 2 * 60 * 60 * 1000);
   let waited = false;

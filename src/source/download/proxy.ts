@@ -80,3 +80,16 @@ export function agentFor(target: URL): { http?: http.Agent; https?: https.Agent 
   }
   return target.protocol === 'https:' ? { https: agent as https.Agent } : { http: agent };
 }
+
+/**
+ * The connection options of a got request: the proxy agent and the abort
+ * signal, each only when there is one (got's option types take no explicit
+ * `undefined`).
+ */
+export function connectionFor(
+  target: URL,
+  signal: AbortSignal | undefined,
+): { agent?: { http?: http.Agent; https?: https.Agent }; signal?: AbortSignal } {
+  const agent = agentFor(target);
+  return { ...(agent && { agent }), ...(signal && { signal }) };
+}

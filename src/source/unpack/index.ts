@@ -12,10 +12,10 @@ export { DEFAULT_LIMITS, RATIO_FREE, type UnpackLimits } from './root-writer.js'
 export { detectFormat, type ArchiveFormat } from './detect.js';
 
 export interface UnpackOptions extends Omit<RootWriterOptions, 'onProgress'> {
-  sink?: EventSink;
+  sink?: EventSink | undefined;
   /** Name shown in progress events. */
   task?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface UnpackResult {

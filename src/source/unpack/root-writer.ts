@@ -37,7 +37,7 @@ export const DEFAULT_LIMITS: UnpackLimits = {
 export const RATIO_FREE = 1024 ** 3;
 
 export interface RootWriterOptions {
-  limits?: Partial<UnpackLimits>;
+  limits?: Partial<UnpackLimits> | undefined;
   /** Size of the archive file, for the expansion ratio (unknown: no ratio limit). */
   archiveBytes?: number;
   /**
@@ -47,7 +47,7 @@ export interface RootWriterOptions {
    */
   layer?: boolean;
   /** Called every few hundred entries with the running totals. */
-  onProgress?: (entries: number, bytes: number) => void;
+  onProgress?: ((entries: number, bytes: number) => void) | undefined;
 }
 
 /** Kinds the writer remembers for every path it created (rel path -> kind). */

@@ -147,7 +147,7 @@ async function expectedFromSignedSums(
 
 async function fetchText(
   url: string,
-  http: { sink: SourceContext['sink']; signal?: AbortSignal },
+  http: { sink: SourceContext['sink']; signal?: AbortSignal | undefined },
 ): Promise<Buffer | undefined> {
   if (url.startsWith('file:')) {
     try {

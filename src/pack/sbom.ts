@@ -22,7 +22,7 @@ export async function readInstalledPackages(
   root: string,
   distribution: string,
   sink: EventSink,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<{ packages: InstalledPackage[]; databases: string[] }> {
   const packages: InstalledPackage[] = [];
   const databases: string[] = [];

@@ -54,7 +54,7 @@ export async function walkRoot(
   root: string,
   sourceDateEpoch: number,
   sink: EventSink,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
   /** Collects the sockets left out, for the linter. */
   sockets?: string[],
 ): Promise<RootEntry[]> {

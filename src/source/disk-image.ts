@@ -106,7 +106,7 @@ export async function dumpExtPartition(
   p: Partition,
   dest: string,
   what: string,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<void> {
   const r = await execa('debugfs', ['-R', `rdump / ${dest}`, `${image}?offset=${p.start}`], {
     reject: false,

@@ -23,7 +23,7 @@ export function repositorySuites(texts: string[]): Array<{ mirror: string; suite
 async function releaseDigest(
   mirror: string,
   suite: string,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<[string, string] | undefined> {
   const base = `${mirror.replace(/\/+$/, '')}/dists/${suite}`;
   for (const name of ['InRelease', 'Release']) {

@@ -205,7 +205,7 @@ export async function fetchSmall(
         ...connectionFor(target, opts.signal),
         responseType: 'buffer',
         timeout: { lookup: 30_000, connect: 30_000, response: 60_000, socket: (opts.idleTimeout ?? 60) * 1000 },
-        });
+      });
     } catch (e) {
       if (opts.signal?.aborted) throw new SourceError(`${url}: download aborted`);
       lastError = describe(e);

@@ -18,7 +18,7 @@ export async function consumeViaFifo(
   args: string[],
   consume: (chunk: Buffer) => void,
   what: string,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-unpack-'));
   const fifo = path.join(dir, 'out');

@@ -12,7 +12,7 @@ export async function consumeProcess(
   args: string[],
   consume: (chunk: Buffer) => void,
   what: string,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<void> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const watched = watchChild(child, cmd, what);

@@ -100,7 +100,7 @@ async function receiveKey(
   fpr: string,
   keyserver: string,
   where: string,
-  sink?: EventSink  ,
+  sink?: EventSink,
 ): Promise<void> {
   const args = ['--keyserver', keyserver];
   const proxy = process.env.https_proxy ?? process.env.HTTPS_PROXY ?? process.env.http_proxy ?? process.env.HTTP_PROXY;

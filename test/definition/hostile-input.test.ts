@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { peakRssSync } from '../helpers/peak-rss.js';
 
 /**
  * A definition is untrusted input: whatever it holds, `kiln validate` ends
@@ -18,23 +18,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const PEAK_LIMIT_KB = 300 * 1024;
 
-/** Runs kiln under python's getrusage, which reports the child's peak RSS. */
 function validate(file: string) {
-  const wrap = [
-    'import resource, subprocess, sys',
-    'r = subprocess.run(sys.argv[1:])',
-    'sys.stderr.write("PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
-    'sys.exit(r.returncode)',
-  ].join('\n');
-  const r = spawnSync('python3', ['-c', wrap, process.execPath, KILN, 'validate', file], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    env: { ...process.env, TMPDIR: tmp },
-    timeout: 120_000,
-  });
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  const peak = Number(lines.pop()?.replace('PEAK_RSS_KB=', ''));
-  return { code: r.status, stderr: lines, peakKb: peak };
+  return peakRssSync([process.execPath, KILN, 'validate', file], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp } });
 }
 
 function definition(name: string, body: string | Buffer): string {

@@ -1,4 +1,3 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureServer, type FixtureServer } from '../fixtures/http-server.js';
 import { KILN_BIN, ROOT } from '../helpers/kiln.js';
-import { rawTar } from '../source/archives.js';
+import { tarBomb } from '../source/archives.js';
+import { peakRss } from '../helpers/peak-rss.js';
 
 /**
  * A source archive is untrusted input too: a 10 MB gzip that expands to
@@ -21,21 +21,9 @@ let dir: string;
 let server: FixtureServer;
 let bomb: Buffer;
 
-/** One gzip member for the tar header, then members of 256 MiB of zeros (gzip streams concatenate). */
-async function gzipBomb(declared: number, members: number): Promise<Buffer> {
-  const h = Buffer.from((await rawTar([{ name: 'zeros', content: '' }])).subarray(0, 512));
-  h.write(declared.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
-  h.write('        ', 148, 8, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
-  const zeros = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | gzip -9'], { maxBuffer: 1 << 24 });
-  return Buffer.concat([execFileSync('gzip', ['-9'], { input: h }), ...Array.from({ length: members }, () => zeros)]);
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'kiln-hostile-source-'));
-  bomb = await gzipBomb(10 * GiB, 40);
+  bomb = await tarBomb('gzip', 10 * GiB, 40);
   server = await startFixtureServer();
   server.set('/bomb/rootfs.tar.gz', bomb);
 }, 120_000);
@@ -69,32 +57,14 @@ function definition(name: string, unpack: string[]): string {
 }
 
 /** `kiln build` under python's getrusage (the child's peak RSS), with its own TMPDIR, work dir and cache. */
-function build(file: string, name: string) {
+async function build(file: string, name: string) {
   const base = path.join(dir, name);
   const dirs = { tmp: path.join(base, 'tmp'), work: path.join(base, 'work'), out: path.join(base, 'out') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  const wrap = [
-    'import resource, subprocess, sys',
-    'r = subprocess.run(sys.argv[1:])',
-    'sys.stderr.write("PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
-    'sys.exit(r.returncode)',
-  ].join('\n');
   const args = [KILN_BIN, 'build', file, '--out', dirs.out, '--work-dir', dirs.work];
   args.push('--cache-dir', path.join(base, 'cache'), '--formats', 'lxc');
-  return new Promise<{ code: number | null; stderr: string[]; peakKb: number } & typeof dirs>((resolve) => {
-    const child = spawn('python3', ['-c', wrap, process.execPath, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TMPDIR: dirs.tmp },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      const lines = err.split('\n').filter((l) => l !== '');
-      const peakKb = Number(lines.pop()?.replace('PEAK_RSS_KB=', ''));
-      resolve({ code, stderr: lines, peakKb, ...dirs });
-    });
-  });
+  const r = await peakRss([process.execPath, ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: dirs.tmp } });
+  return { ...r, ...dirs };
 }
 
 function expectRefusedCleanly(r: Awaited<ReturnType<typeof build>>, pattern: RegExp): void {

@@ -39,24 +39,34 @@ export async function rawTar(entries: RawEntry[]): Promise<Buffer> {
 }
 
 /** GNU tar of a directory, the way upstream rootfs tarballs are made. */
-/**
- * A zstd tar "bomb": one header declaring a file `zeros` of `declared` bytes,
- * then `frames` frames of 256 MiB of zeros each (concatenated frames are a
- * valid stream), so a small file expands to gigabytes.
- */
-export async function zstdBomb(declared: number, frames: number): Promise<Buffer> {
-  const header = await rawTar([{ name: 'zeros', content: '' }]);
-  const h = Buffer.from(header.subarray(0, 512));
+/** A ustar header of a file `zeros` declaring `declared` bytes (more than the archive will hold). */
+async function bombHeader(declared: number): Promise<Buffer> {
+  const h = Buffer.from((await rawTar([{ name: 'zeros', content: '' }])).subarray(0, 512));
   h.write(declared.toString(8).padStart(11, '0') + '\0', 124, 12, 'latin1');
   h.write('        ', 148, 8, 'latin1');
   let sum = 0;
   for (const b of h) sum += b;
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
-  const zero = execFileSync('sh', ['-c', 'head -c 268435456 /dev/zero | zstd -q -c'], { maxBuffer: 1 << 26 });
-  return Buffer.concat([
-    execFileSync('zstd', ['-q', '-c'], { input: h }),
-    ...Array.from({ length: frames }, () => zero),
-  ]);
+  return h;
+}
+
+/**
+ * A tar "bomb": one header declaring a file `zeros` of `declared` bytes,
+ * then `frames` compressed frames (zstd) or members (gzip) of 256 MiB of
+ * zeros each (both formats concatenate), so a small file expands to gigabytes.
+ */
+export async function tarBomb(compressor: 'zstd' | 'gzip', declared: number, frames: number): Promise<Buffer> {
+  const h = await bombHeader(declared);
+  const args = compressor === 'zstd' ? ['-q', '-c'] : ['-9', '-c'];
+  const zero = execFileSync('sh', ['-c', `head -c 268435456 /dev/zero | ${compressor} ${args.join(' ')}`], {
+    maxBuffer: 1 << 26,
+  });
+  return Buffer.concat([execFileSync(compressor, args, { input: h }), ...Array.from({ length: frames }, () => zero)]);
+}
+
+/** A zstd tar bomb (see tarBomb). */
+export function zstdBomb(declared: number, frames: number): Promise<Buffer> {
+  return tarBomb('zstd', declared, frames);
 }
 
 export function gnuTar(dir: string, out: string, compress?: 'gzip' | 'xz' | 'zstd' | 'bzip2'): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { log, type EventSink } from '../util/events.js';
 import { fsyncDir, isAtomicTemp, writeFileAtomic } from './atomic-write.js';
 import { renderCatalogData } from './catalog-data.js';
+import { readDeltas, updateDeltas } from './deltas.js';
 import { renderLxcIndexes } from './lxc-index.js';
 import { readPruneState } from './prune-state.js';
 import { renderStreams } from './simplestreams.js';
@@ -57,6 +58,8 @@ export async function removeStaging(productDir: string, sink: EventSink): Promis
 export async function regenerateIndexesLocked(tree: string, sink: EventSink, now: Date = new Date()): Promise<void> {
   const pruned = await readPruneState(tree);
   const products = await scanTree(tree, { exclude: new Set(pruned.pending.map((p) => p.path)), sink });
+  await updateDeltas(products, sink);
+  for (const builds of products.values()) for (const b of builds) b.deltas = await readDeltas(b.dir);
   const lxc = renderLxcIndexes(products);
   const streams = renderStreams(products, now);
   const catalog = renderCatalogData(products, now);

@@ -11,6 +11,8 @@ export interface StreamItem {
   combined_sha256?: string;
   combined_rootxz_sha256?: string;
   combined_squashfs_sha256?: string;
+  /** Of a `squashfs.vcdiff`: the version the delta starts from. */
+  delta_base?: string;
 }
 
 export interface StreamProduct {
@@ -93,7 +95,7 @@ function item(b: PublishedBuild, role: ArtifactRole, ftype: string): StreamItem 
  * its own name; it carries the combined fingerprints clients check after
  * downloading.
  */
-function versionItems(b: PublishedBuild): Record<string, StreamItem> {
+function versionItems(b: PublishedBuild, listed: Set<string>): Record<string, StreamItem> {
   const items: Record<string, StreamItem> = {};
   const fp = b.record.fingerprints;
   const xz = rootXz(b.record);
@@ -115,6 +117,17 @@ function versionItems(b: PublishedBuild): Record<string, StreamItem> {
     items['lxd.tar.xz'] = { ...meta, ...combined, ftype: 'lxd.tar.xz' };
     if (root) items['root.tar.xz'] = root;
     if (squash) items['root.squashfs'] = squash;
+    // Clients use a delta only from a version they can find in this stream.
+    for (const d of squash ? (b.deltas ?? []) : []) {
+      if (!listed.has(d.base)) continue;
+      items[`root.${d.base}.vcdiff`] = {
+        ftype: 'squashfs.vcdiff',
+        path: `${b.relDir}/${d.name}`,
+        sha256: d.sha256,
+        size: d.size,
+        delta_base: d.base,
+      };
+    }
   }
   const unified = item(b, 'unified', 'incus_combined.tar.gz');
   if (unified) {
@@ -133,9 +146,10 @@ export function renderStreams(
   const aliases = assignAliases(products);
   for (const [key, builds] of products) {
     const versions: StreamProduct['versions'] = {};
+    const listed = new Set(builds.map((b) => b.record.serial).filter(serialHasDate));
     for (const b of builds) {
       if (!serialHasDate(b.record.serial)) continue;
-      const items = versionItems(b);
+      const items = versionItems(b, listed);
       if (Object.keys(items).length > 0) versions[b.record.serial] = { items };
     }
     if (Object.keys(versions).length === 0) continue;

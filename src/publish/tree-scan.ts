@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildRecord } from '../pipeline/record.js';
+import type { Delta } from './deltas.js';
 import { KilnError } from '../util/errors.js';
 import { log, type EventSink } from '../util/events.js';
 import { buildRelDir, checkProduct, checkSerial, compareSerials, productKey } from './names.js';
@@ -12,6 +13,8 @@ export interface PublishedBuild {
   dir: string;
   /** `images/d/r/a/v/serial`, relative to the tree. */
   relDir: string;
+  /** Squashfs deltas the tree holds for this build (src/publish/deltas.ts). */
+  deltas?: Delta[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -81,7 +81,13 @@ describe('publishBuild', () => {
     expect(product.aliases.split(',')).toEqual(['kilntest/1', 'kilntest/1/default']);
     expect(Object.keys(product.versions).sort()).toEqual([s1, s2]);
     const items = product.versions[s2!].items;
-    expect(Object.keys(items).sort()).toEqual(['incus.tar.xz', 'lxd.tar.xz', 'root.squashfs', 'root.tar.xz']);
+    expect(Object.keys(items).sort()).toEqual([
+      'incus.tar.xz',
+      'lxd.tar.xz',
+      `root.${s1}.vcdiff`,
+      'root.squashfs',
+      'root.tar.xz',
+    ]);
     const dir = join(tree, 'images/kilntest/1/amd64/default', s2!);
     const sum = (files: string[]) =>
       execFileSync('sh', ['-c', `cat ${files.join(' ')} | sha256sum`], { cwd: dir })

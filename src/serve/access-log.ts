@@ -2,7 +2,14 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface AccessLog {
-  record(req: IncomingMessage, res: ServerResponse, startedNs: bigint, scheme: string): void;
+  /** `client`: the peer address, read when the request came (a closed TLS socket no longer has it). */
+  record(
+    req: IncomingMessage,
+    res: ServerResponse,
+    startedNs: bigint,
+    scheme: string,
+    client: string | undefined,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -27,11 +34,11 @@ export function openAccessLog(target: string): AccessLog {
   const out: NodeJS.WritableStream | WriteStream =
     target === '-' ? process.stdout : createWriteStream(target, { flags: 'a' });
   return {
-    record(req, res, startedNs, scheme) {
+    record(req, res, startedNs, scheme, client) {
       const ms = Number(process.hrtime.bigint() - startedNs) / 1e6;
       const len = res.getHeader('content-length');
       const bytes = req.method === 'HEAD' || res.statusCode === 304 || len === undefined ? 0 : Number(len);
-      const line = `${req.socket.remoteAddress ?? '-'} - - [${clfDate(new Date())}] "${quote(req.method)} ${quote(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${bytes} "${quote(req.headers.referer)}" "${quote(req.headers['user-agent'])}" ${ms.toFixed(1)}ms ${scheme}${res.writableFinished ? '' : ' aborted'}\n`;
+      const line = `${client ?? '-'} - - [${clfDate(new Date())}] "${quote(req.method)} ${quote(req.url)} HTTP/${req.httpVersion}" ${res.statusCode} ${bytes} "${quote(req.headers.referer)}" "${quote(req.headers['user-agent'])}" ${ms.toFixed(1)}ms ${scheme}${res.writableFinished ? '' : ' aborted'}\n`;
       out.write(line);
     },
     close() {

@@ -180,7 +180,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const encrypted = Boolean((req.socket as TLSSocket).encrypted);
     const started = process.hrtime.bigint();
-    if (accessLog) res.once('close', () => accessLog.record(req, res, started, encrypted ? 'https' : 'http'));
+    if (accessLog) {
+      const client = req.socket.remoteAddress;
+      res.once('close', () => accessLog.record(req, res, started, encrypted ? 'https' : 'http', client));
+    }
     res.setHeader('Server', 'kiln');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (closing) res.setHeader('Connection', 'close');

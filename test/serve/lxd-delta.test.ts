@@ -95,6 +95,9 @@ describe('LXD daemon image refresh through a kiln delta', () => {
       ),
     );
     expect(log).not.toMatch(new RegExp(`/${newer.replace(':', '(:|%3A)')}/rootfs\\.squashfs`));
+    // Every line names the client, also for requests whose TLS connection closed before the line was written.
+    const lines = (await readFile(join(work, 'access.log'), 'utf8')).split('\n').filter(Boolean);
+    expect(lines.filter((l) => !l.startsWith('127.0.0.1 - - ['))).toEqual([]);
     const after = await lxc('image', 'list', 'local:', '--format', 'json');
     const images = JSON.parse(after.stdout) as { fingerprint: string; aliases: { name: string }[] }[];
     expect(images.find((i) => i.aliases.some((a) => a.name === 'kd'))?.fingerprint).toBe(

@@ -12,4 +12,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).default,
   index: async () => (await import('./index-tree.js')).default,
   prune: async () => (await import('./prune.js')).default,
+  diff: async () => (await import('./diff.js')).default,
 };

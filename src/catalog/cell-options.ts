@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { BuildOptions } from '../pipeline/index.js';
 import type { SquashfsCompression, TarCompression } from '../pack/types.js';
 import type { EventSink } from '../util/events.js';
@@ -20,11 +22,19 @@ export interface CatalogOutputChoices {
  * `kiln plan --matrix` both call it, so the matrix digests the very options
  * the run will build with (compression included) and its "would skip" holds.
  */
+/** The cell's lock file, when its entry names a locks directory that holds one. */
+export function cellLockFile(c: Combination): string | undefined {
+  if (c.entry.locks === undefined) return undefined;
+  const file = path.join(c.entry.locks, `${c.id}.lock.json`);
+  return existsSync(file) ? file : undefined;
+}
+
 export function cellBuildOptions(
   c: Combination,
   choices: CatalogOutputChoices,
   run: { workParent: string; sink: EventSink; serial?: string; signal?: AbortSignal | undefined },
 ): BuildOptions {
+  const lockFile = cellLockFile(c);
   return {
     definitionFile: c.entry.definition,
     overrides: [...c.overrides, ...(run.serial !== undefined ? [`image.serial=${run.serial}`] : [])],
@@ -38,6 +48,7 @@ export function cellBuildOptions(
     ...publicationOf(c),
     sink: run.sink,
     ...(choices.sign !== undefined ? { sign: choices.sign } : {}),
+    ...(lockFile !== undefined ? { lockFile } : {}),
     ...(choices.sourceDateEpoch !== undefined ? { sourceDateEpoch: choices.sourceDateEpoch } : {}),
     ...(run.signal ? { signal: run.signal } : {}),
   };

@@ -19,6 +19,7 @@ interface RawEntry {
   release_aliases?: Record<string, string[]>;
   requirements?: Record<string, string>;
   keep?: number;
+  locks?: string;
 }
 
 function graceOf(text: string | undefined, pos: Pos | undefined, file: string): number {
@@ -71,6 +72,7 @@ export async function loadCatalog(file: string): Promise<Catalog> {
       releaseAliases: e.release_aliases ?? {},
       requirements: e.requirements ?? {},
       keep: e.keep ?? keep,
+      ...(e.locks !== undefined ? { locks: path.resolve(dir, e.locks) } : {}),
     })),
   };
 }

@@ -7,7 +7,7 @@ import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
-import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
+import { cellBuildOptions, cellLockFile, type CatalogOutputChoices } from './cell-options.js';
 import { expandCatalog, rebuildReasons } from './matrix.js';
 import type { Catalog } from './types.js';
 
@@ -26,6 +26,8 @@ export interface MatrixRow {
   changes: string[];
   /** The command a CI job runs, from the catalog file's directory, to build just this cell. */
   command: string;
+  /** The cell's lock (the entry's `locks:` directory), relative like `definition`. */
+  lock?: string;
   error?: string;
 }
 
@@ -64,6 +66,8 @@ export async function planMatrix(
         ...(opts.flags ?? []),
       ]),
     };
+    const lock = cellLockFile(c);
+    if (lock !== undefined) row.lock = fromBase(lock);
     try {
       const buildOpts = cellBuildOptions(c, opts, { workParent: opts.workParent, sink: nullSink });
       const prepared = await prepareBuild(buildOpts);

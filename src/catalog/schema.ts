@@ -99,6 +99,12 @@ export const CATALOG_SCHEMA: ObjectSchema = {
             minimum: 1,
             description: 'Retention for the products of this entry (default: the catalog keep).',
           },
+          locks: {
+            type: 'string',
+            nonBlank: true,
+            description:
+              'Directory of input locks, relative to the catalog file: a cell with a file `<dist>:<release>:<arch>:<variant>.lock.json` there builds as `kiln build --lock` would (copy a published build.lock.json to pin a cell).',
+          },
         },
       },
     },

@@ -14,6 +14,8 @@ export interface CatalogEntry {
   /** Simplestreams requirements of every product of the entry. */
   requirements: Record<string, string>;
   keep: number;
+  /** Absolute directory of per-cell locks (`<cell id>.lock.json`). */
+  locks?: string;
 }
 
 export interface Catalog {

@@ -22,6 +22,7 @@ export const BUILD_OPTIONS = {
   quarantine: { type: 'string' },
   'release-alias': { type: 'string', multiple: true },
   requirement: { type: 'string', multiple: true },
+  lock: { type: 'string' },
 } as const;
 
 export type BuildValues = ReturnType<typeof parseCommandArgs<typeof BUILD_OPTIONS>>['values'];

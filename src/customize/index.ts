@@ -128,7 +128,7 @@ async function runStep(
     case 'internal': {
       const action = internalActions[step.what];
       if (!action) throw new KilnError(`unknown internal step '${step.what}'`);
-      return action.run({ rootfs: opts.rootfs, step: step.name, plan: opts.plan, sink: opts.sink, undo });
+      return action.run({ rootfs: opts.rootfs, step: step.name, plan: opts.plan, sink: opts.sink, undo, metadata });
     }
   }
 }

@@ -4,6 +4,9 @@ import { stringify } from 'yaml';
 import type { ArtifactRecord } from '../pipeline/record.js';
 import { sha256File, sha256Hex } from './hash.js';
 import { readInstalledPackages, spdxDocument } from './sbom.js';
+import { aptRepositoryIndexes, lockDocument } from './lock.js';
+import { LOCK_FILE } from '../plan/lock.js';
+import { KILN_VERSION } from '../util/version.js';
 import type { Signer } from './sign.js';
 import type { PackInput } from './types.js';
 import type { RootEntry } from './walk.js';
@@ -50,16 +53,16 @@ export async function writeExtras(ctx: ExtrasContext): Promise<ArtifactRecord[]>
       stringify(input.plan.definition, { sortMapEntries: true, lineWidth: 0 }),
     ),
   );
-  const sbom = await ctx.time('pack.sbom', async () => {
-    const found = await readInstalledPackages(
-      input.rootfs,
-      input.plan.definition.image.distribution,
-      input.sink,
-      ctx.signal,
-    );
-    return spdxDocument(input.plan.definition, found, input.sourceDateEpoch);
-  });
+  const found = await ctx.time('pack.sbom', () =>
+    readInstalledPackages(input.rootfs, input.plan.definition.image.distribution, input.sink, ctx.signal),
+  );
+  const sbom = spdxDocument(input.plan.definition, found, input.sourceDateEpoch);
   added.push(await writeSmall(ctx, 'sbom.spdx.json', 'sbom', sbom));
+  if (input.lock) {
+    const repositories = input.metadata.aptIndexes ?? (await aptRepositoryIndexes(input.rootfs, ctx.entries));
+    const lock = lockDocument(input.plan.definition, KILN_VERSION, input.lock, found, repositories);
+    added.push(await writeSmall(ctx, LOCK_FILE, 'lock', lock));
+  }
   added.push(await writeSmall(ctx, 'SHA256SUMS', 'checksums', sha256sums([...ctx.artifacts, ...added])));
   if (signer !== null) {
     const signed = [...ctx.artifacts, ...added];

@@ -17,6 +17,7 @@ import { readXattrs } from './xattrs.js';
 import { lintRoot } from './lint.js';
 import { writeExtras } from './extras.js';
 import { Signer } from './sign.js';
+import { LOCK_FILE } from '../plan/lock.js';
 import type { LxcRootDelta, PackInput, PackResult, SquashfsCompression } from './types.js';
 
 export type { PackInput, PackResult } from './types.js';
@@ -46,7 +47,7 @@ async function checkInput(input: PackInput): Promise<void> {
 /** Every file packImage may write, so that it never overwrites (and on failure never deletes) someone else's. */
 function plannedNames(input: PackInput, ext: string): string[] {
   const f = new Set(input.formats);
-  const names = ['image.yaml', 'sbom.spdx.json', 'SHA256SUMS'];
+  const names = ['image.yaml', 'sbom.spdx.json', 'SHA256SUMS', ...(input.lock ? [LOCK_FILE] : [])];
   if (f.has('lxc')) names.push(`rootfs${ext}`, 'meta.tar.xz');
   if (f.has('incus')) names.push(`incus${ext}`, 'rootfs.squashfs');
   if (f.has('unified')) names.push(`${input.plan.definition.image.name}${ext}`);

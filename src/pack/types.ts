@@ -1,3 +1,4 @@
+import type { LockedInput, LockedRepository } from '../plan/lock.js';
 import type { Plan } from '../plan/types.js';
 import type { ArtifactRecord } from '../pipeline/record.js';
 import type { EventSink } from '../util/events.js';
@@ -22,6 +23,8 @@ export interface ImageMetadata {
   incusTemplateFiles: Record<string, string>;
   /** How rootfs.tar.xz differs from the root the Incus outputs carry. */
   lxcOnly?: LxcRootDelta;
+  /** apt's Release files right after the packages went in (build.lock.json's repositories). */
+  aptIndexes?: LockedRepository[];
 }
 
 /**
@@ -59,6 +62,8 @@ export interface PackInput {
   expiryDate: number;
   /** gpg key id or key file: detached armored `.asc` for every artifact and SHA256SUMS. */
   sign?: string;
+  /** What build.lock.json records besides the packages; without it no lock is written. */
+  lock?: { plan: string; inputs: LockedInput[] };
   sink: EventSink;
   signal?: AbortSignal | undefined;
 }

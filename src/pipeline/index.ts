@@ -18,7 +18,16 @@ import { KILN_VERSION } from '../util/version.js';
 import { detachMountsUnder } from '../util/mounts.js';
 import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { log } from '../util/events.js';
-import { identityFromRecord, inputDigest, inputParts, planDigest, type InputParts } from './input-digest.js';
+import {
+  identityFromRecord,
+  inputDigest,
+  inputParts,
+  planDigest,
+  sha256Json,
+  type InputParts,
+} from './input-digest.js';
+import { readLock } from '../plan/lock.js';
+import { checkImageAgainstLock, checkSourceAgainstLock } from './lock-check.js';
 
 export interface BuildOptions {
   definitionFile: string;
@@ -40,6 +49,8 @@ export interface BuildOptions {
   /** Unix seconds; defaults to SOURCE_DATE_EPOCH or now. */
   sourceDateEpoch?: number;
   keepWork?: boolean;
+  /** `--lock`: a build.lock.json whose package versions the build must install. */
+  lockFile?: string;
   sink: EventSink;
   signal?: AbortSignal | undefined;
 }
@@ -47,7 +58,10 @@ export interface BuildOptions {
 /** The plan of a build and the digest of what it will do. */
 export interface PreparedBuild {
   plan: Plan;
+  /** Of the plan without a lock's pins: a build and its repetition from the lock digest alike. */
   planDigest: string;
+  /** Digest of the pinned versions, with `--lock`. */
+  lockDigest?: string;
 }
 
 /** A finished build waiting to be published (or quarantined). */
@@ -101,8 +115,11 @@ export async function prepareBuild(opts: BuildOptions, timings: Record<string, n
       overrides: opts.overrides,
       strictTemplates: opts.strictTemplates,
     });
-    const plan = makePlan(loaded, { targets });
-    return { plan, planDigest: planDigest(plan) };
+    const unlocked = makePlan(loaded, { targets });
+    if (opts.lockFile === undefined) return { plan: unlocked, planDigest: planDigest(unlocked) };
+    const lock = await readLock(opts.lockFile);
+    const plan = makePlan(loaded, { targets, lock: { file: opts.lockFile, lock } });
+    return { plan, planDigest: planDigest(unlocked), lockDigest: sha256Json(lock.packages) };
   });
 }
 
@@ -145,7 +162,12 @@ export function releaseAliasNames(distribution: string, variant: string, release
 }
 
 export function partsOf(prepared: PreparedBuild, identity: SourceIdentity, opts: BuildOptions): InputParts {
-  return inputParts({ planDigest: prepared.planDigest, source: identity, outputs: outputChoices(opts) });
+  return inputParts({
+    planDigest: prepared.planDigest,
+    source: identity,
+    outputs: outputChoices(opts),
+    lock: prepared.lockDigest,
+  });
 }
 
 /**
@@ -211,9 +233,12 @@ export async function buildArtifacts(
       digest = inputDigest(parts);
       if (unchanged && (await unchanged(digest, parts))) throw new BuildUnchanged(digest);
     }
+    const distribution = def.image.distribution;
+    if (plan.lock) checkSourceAgainstLock(plan.lock, source, opts.sink);
     const metadata = await stage('customize', opts.sink, timings, () =>
       customize({ plan, rootfs, sink: opts.sink, ...signal }),
     );
+    if (plan.lock) await checkImageAgainstLock(plan.lock, rootfs, distribution, opts.sink, opts.signal);
     const packed = await stage('pack', opts.sink, timings, () =>
       packImage({
         rootfs,
@@ -226,6 +251,7 @@ export async function buildArtifacts(
         sourceDateEpoch,
         creationDate,
         expiryDate,
+        lock: { plan: prepared.planDigest, inputs: source.inputs.map((i) => ({ url: i.url, sha256: i.sha256 })) },
         sink: opts.sink,
         ...(opts.sign ? { sign: opts.sign } : {}),
         ...signal,

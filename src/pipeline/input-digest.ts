@@ -60,6 +60,8 @@ export interface InputDigestParts {
   source: SourceIdentity;
   /** Output choices that change the artifacts. */
   outputs: unknown;
+  /** Digest of the `--lock` the build pins to, when it has one. */
+  lock?: string | undefined;
 }
 
 /** What the input digest is made of, kept in build.json so a later run can say what changed. */
@@ -69,10 +71,18 @@ export interface InputParts {
   /** What upstream served: URL (or name) -> digest. */
   source: Record<string, string>;
   outputs: unknown;
+  /** The pinned package versions (`--lock`), by digest. */
+  lock?: string;
 }
 
 export function inputParts(parts: InputDigestParts): InputParts {
-  return { kiln: KILN_VERSION, plan: parts.planDigest, source: parts.source.parts, outputs: parts.outputs };
+  return {
+    kiln: KILN_VERSION,
+    plan: parts.planDigest,
+    source: parts.source.parts,
+    outputs: parts.outputs,
+    ...(parts.lock ? { lock: parts.lock } : {}),
+  };
 }
 
 /**
@@ -94,6 +104,7 @@ export function changedInputs(before: InputParts | undefined, now: InputParts): 
   const out: string[] = [];
   if (before.kiln !== now.kiln) out.push(`kiln ${before.kiln} -> ${now.kiln}`);
   if (before.plan !== now.plan) out.push('the definition, its options or the plan changed');
+  if (before.lock !== now.lock) out.push(now.lock ? 'the lock changed' : 'the build no longer has a lock');
   if (sha256Json(before.outputs) !== sha256Json(now.outputs))
     out.push('the output options or the published names changed');
   for (const url of [...new Set([...Object.keys(before.source), ...Object.keys(now.source)])].sort()) {

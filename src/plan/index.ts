@@ -4,7 +4,10 @@ import { generatorFacts } from '../definition/registry-names.js';
 import type { ActionEntry, LoadedDefinition, ResolvedDefinition, Trigger } from '../definition/types.js';
 import { KilnError } from '../util/errors.js';
 import { planEnvironment } from './environment.js';
-import { policyRcdSteps, systemdGeneratorStep } from './internal-steps.js';
+import { aptListsStep, aptLockSteps, policyRcdSteps, systemdGeneratorStep } from './internal-steps.js';
+import type { BuildLock } from './lock.js';
+import { checkLockFits, pinnerFor } from './lock-pins.js';
+import { productArch } from '../definition/index.js';
 import { lxcConfigFiles } from './lxc-config.js';
 import { earlyPackages, packageFlow } from './packages.js';
 import { errorAt, fieldRenderer, type FieldRenderer } from './render.js';
@@ -24,6 +27,8 @@ export { DEFAULT_ENVIRONMENT } from './environment.js';
 
 export interface PlanOptions {
   targets: TargetKind[];
+  /** `--lock`: every package at the version the lock names. */
+  lock?: { file: string; lock: BuildLock };
 }
 
 /** Generators that only make sense in a virtual machine (distrobuilder refuses them for LXC). */
@@ -49,8 +54,11 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   const steps: CustomizeStep[] = [];
   const mgr = managerFor(def.packages);
   const policy = policyRcdSteps(def);
+  const lock = opts.lock ? checkLockFits(opts.lock.lock, opts.lock.file, def, mgr) : undefined;
+  const aptLock = lock && mgr?.name === 'apt' && lock.packages.length ? aptLockSteps() : undefined;
 
   if (policy) steps.push(policy.install);
+  if (aptLock) steps.push(aptLock.pin);
   const setup = mgr?.setup?.({ architectureKernel: def.image.architecture_kernel });
   if (mgr && setup) steps.push({ kind: 'packages', name: 'packages.setup', phase: 'refresh', argv: setup });
 
@@ -60,13 +68,15 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   if (repos) steps.push(repos);
   steps.push(...actionSteps(def, 'post-unpack', render));
 
-  const flow = packageFlow(def, mgr);
+  const flow = packageFlow(def, mgr, aptLock && lock ? pinnerFor(lock, productArch(def)) : undefined);
   if (flow.refresh) steps.push(flow.refresh);
   if (flow.update) steps.push(flow.update);
   // post-update actions follow the upgrade, even for managers whose upgrade is a no-op.
   if (def.packages?.update && mgr) steps.push(...actionSteps(def, 'post-update', render));
   steps.push(...flow.sets);
   if (flow.clean) steps.push(flow.clean);
+  const lists = flow.refresh ? aptListsStep(def) : undefined;
+  if (lists) steps.push(lists);
   steps.push(...actionSteps(def, 'post-packages', render));
 
   steps.push(...generatorSteps(loaded, render, targets));
@@ -74,6 +84,7 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
   steps.push(...actionSteps(def, 'post-files', render));
   // Services stay off through post-files too: those actions install packages
   // as well (a boot loader for VMs), as distrobuilder's chroot allows.
+  if (aptLock) steps.push(aptLock.unpin);
   if (policy) steps.push(policy.remove);
 
   const plan: Plan = {
@@ -85,6 +96,7 @@ export function makePlan(loaded: LoadedDefinition, opts: PlanOptions): Plan {
     source: sourceStep(def, render),
     steps,
   };
+  if (lock) plan.lock = lock;
   if (targets.includes('lxc')) plan.lxc = lxcTarget(def, render);
   return plan;
 }

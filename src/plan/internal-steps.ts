@@ -17,3 +17,13 @@ export function policyRcdSteps(def: ResolvedDefinition): { install: InternalStep
 export function systemdGeneratorStep(): InternalStep {
   return internal('lxc-systemd-generator');
 }
+
+/** With `--lock`: apt prefers exactly the locked versions while the build installs anything. */
+export function aptLockSteps(): { pin: InternalStep; unpin: InternalStep } {
+  return { pin: internal('apt-lock:pin'), unpin: internal('apt-lock:unpin') };
+}
+
+/** apt images: the Release files the packages came from, read before an action drops apt's lists. */
+export function aptListsStep(def: ResolvedDefinition): InternalStep | undefined {
+  return def.packages?.manager === 'apt' ? internal('apt-lists:record') : undefined;
+}

@@ -66,7 +66,11 @@ export interface PackageFlow {
  * post-update actions], the merged sets, [clean]. The caller puts the
  * post-update actions between `update` and `sets`.
  */
-export function packageFlow(def: ResolvedDefinition, mgr: PackageManagerSpec | undefined): PackageFlow {
+export function packageFlow(
+  def: ResolvedDefinition,
+  mgr: PackageManagerSpec | undefined,
+  pin: (pkg: string) => string = (pkg) => pkg,
+): PackageFlow {
   const sets = normalSets(def);
   const update = def.packages?.update ?? false;
   if (!mgr || (sets.length === 0 && !update)) return { sets: [] };
@@ -83,8 +87,9 @@ export function packageFlow(def: ResolvedDefinition, mgr: PackageManagerSpec | u
   const counters = { install: 0, remove: 0 };
   for (const m of mergeSets(sets)) {
     const base = m.action === 'install' ? mgr.install : mgr.remove;
+    const packages = m.action === 'install' ? m.packages.map(pin) : m.packages;
     flow.sets.push(
-      step(`packages.${m.action}[${counters[m.action]++}]`, m.action, [...base, ...m.flags, ...m.packages], m.origin),
+      step(`packages.${m.action}[${counters[m.action]++}]`, m.action, [...base, ...m.flags, ...packages], m.origin),
     );
   }
   if (def.packages?.cleanup && mgr.clean) flow.clean = step('packages.clean', 'clean', [...mgr.clean]);

@@ -1,3 +1,4 @@
+import type { PlanLock } from './lock-pins.js';
 import type {
   ActionEntry,
   FileEntry,
@@ -90,4 +91,6 @@ export interface Plan {
   source: SourceStep;
   steps: CustomizeStep[];
   lxc?: LxcTargetPlan;
+  /** `--lock`: the versions the build must install, checked after the source and customize stages. */
+  lock?: PlanLock;
 }

@@ -203,7 +203,14 @@ describe('file generators', () => {
     const internal = (what: string, undo = new Map<string, () => Promise<void>>()) => {
       const action = internalActions[what];
       if (!action) throw new Error(what);
-      return action.run({ rootfs: root, step: what, plan: plan(['lxc']), sink: nullSink, undo });
+      return action.run({
+        rootfs: root,
+        step: what,
+        plan: plan(['lxc']),
+        sink: nullSink,
+        undo,
+        metadata: emptyMetadata(),
+      });
     };
 
     it('the LXC systemd generator goes into images with /etc/systemd only, executable', async () => {

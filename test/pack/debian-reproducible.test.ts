@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,10 +25,6 @@ function digests(dir: string): Record<string, string> {
       .digest('hex');
   }
   return out;
-}
-
-function inputDigestOf(dir: string): string | undefined {
-  return (JSON.parse(readFileSync(path.join(dir, 'build.json'), 'utf8')) as { inputDigest?: string }).inputDigest;
 }
 
 /** Where two rootfs tarballs first differ, as a diffoscope-style list of entries. */
@@ -59,77 +55,126 @@ async function firstDifferences(a: string, b: string): Promise<string> {
   }
 }
 
+function sourceOf(dir: string): unknown {
+  return (JSON.parse(readFileSync(path.join(dir, 'build.json'), 'utf8')) as { inputParts?: { source?: unknown } })
+    .inputParts?.source;
+}
+
+/** `dpkg-query -W` over the image's own package database, read out of rootfs.tar.xz. */
+async function dpkgQuery(buildDir: string, tmp: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmp, 'dpkg-'));
+  await execa('tar', ['-xJf', path.join(buildDir, 'rootfs.tar.xz'), '-C', dir, './var/lib/dpkg/status']);
+  await mkdir(path.join(dir, 'var/lib/dpkg/updates'), { recursive: true });
+  await mkdir(path.join(dir, 'var/lib/dpkg/info'), { recursive: true });
+  return (await execa('dpkg-query', [`--admindir=${path.join(dir, 'var/lib/dpkg')}`, '-W'])).stdout;
+}
+
+const BOOKWORM = ['-o', 'image.release=bookworm', '-o', 'image.architecture=amd64', '-o', 'image.variant=default'];
+
 /**
- * Bit-for-bit reproducible Debian images: bookworm (amd64, default) built a
- * second time, at another time in other directories, with the shared
- * catalog's serial and SOURCE_DATE_EPOCH, gives the same bytes for every
- * artifact as the build the catalog published.
+ * Bit-for-bit reproducible Debian images, and repeatable from their lock:
+ * bookworm (amd64, default) built a second time, at another time in other
+ * directories, with the shared catalog's serial and SOURCE_DATE_EPOCH and
+ * `--lock` from the published build, installs the same package versions and
+ * gives the same bytes for every artifact (build.lock.json included).
  */
-describe('a Debian build is reproducible', () => {
+describe('a Debian build is reproducible from its lock', () => {
   let published: string;
+  let tmp: string;
+  const build = (name: string, extra: string[] = []) =>
+    kiln(
+      [
+        'build',
+        path.join(ROOT, 'definitions/debian.yaml'),
+        ...BOOKWORM,
+        '--serial',
+        SHARED_CATALOG_SERIAL,
+        '--out',
+        path.join(tmp, name),
+        '--work-dir',
+        path.join(tmp, 'work'),
+        '--cache-dir',
+        path.join(sharedRoot(), 'cache'),
+        ...extra,
+      ],
+      { timeout: 30 * 60_000, env: { SOURCE_DATE_EPOCH: SHARED_SOURCE_DATE_EPOCH } },
+    );
   beforeAll(async () => {
     published = path.join((await sharedDebianCatalog()).out, REL);
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-repro-debian-'));
   }, 60 * 60_000);
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
 
   it(
-    'a second build of debian:bookworm:amd64:default gives identical artifacts',
+    "a second build of debian:bookworm:amd64:default from the first one's lock gives identical packages and artifacts",
     async () => {
-      const tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-repro-debian-'));
-      const build = async (name: string): Promise<string> => {
-        const out = path.join(tmp, name);
-        const r = await kiln(
-          [
-            'build',
-            path.join(ROOT, 'definitions/debian.yaml'),
-            '-o',
-            'image.release=bookworm',
-            '-o',
-            'image.architecture=amd64',
-            '-o',
-            'image.variant=default',
-            '--serial',
-            SHARED_CATALOG_SERIAL,
-            '--out',
-            out,
-            '--work-dir',
-            path.join(tmp, 'work'),
-            '--cache-dir',
-            path.join(sharedRoot(), 'cache'),
-          ],
-          { timeout: 30 * 60_000, env: { SOURCE_DATE_EPOCH: SHARED_SOURCE_DATE_EPOCH } },
+      let first = published;
+      let r = await build('out', ['--lock', path.join(first, 'build.lock.json')]);
+      let again = path.join(tmp, 'out', REL);
+      // Same bytes are owed only for the same inputs. When the mirror moved
+      // since the catalog build (a security update landed), the lock may name
+      // versions it no longer serves: then a fresh build and a build from its
+      // lock are compared.
+      if (r.exitCode !== 0 || JSON.stringify(sourceOf(again)) !== JSON.stringify(sourceOf(first))) {
+        console.log(
+          `the Debian mirror changed since the catalog build: comparing two fresh builds\n${r.all?.slice(-600)}`,
         );
-        expect(r.exitCode, r.all).toBe(0);
-        return path.join(out, REL);
-      };
-      try {
-        let first = published;
-        let again = await build('out');
-        // Same bytes are owed only for the same inputs. When the mirror moved
-        // between the two builds (a security update landed: the input digests,
-        // which cover the Release files, differ), two fresh builds are compared.
-        if (inputDigestOf(again) !== inputDigestOf(first)) {
-          console.log('the Debian mirror changed since the catalog build: comparing two fresh builds');
-          first = again;
-          again = await build('out2');
-          expect(inputDigestOf(again)).toBe(inputDigestOf(first));
-        }
-        if (JSON.stringify(digests(again)) !== JSON.stringify(digests(first))) {
-          console.log(await firstDifferences(path.join(first, 'rootfs.tar.xz'), path.join(again, 'rootfs.tar.xz')));
-        }
-        expect(digests(again)).toEqual(digests(first));
-        expect(Object.keys(digests(first))).toEqual(
-          expect.arrayContaining([
-            'rootfs.tar.xz',
-            'meta.tar.xz',
-            'incus.tar.xz',
-            'rootfs.squashfs',
-            'SHA256SUMS',
-            'sbom.spdx.json',
-          ]),
-        );
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
+        const fresh = await build('fresh');
+        expect(fresh.exitCode, fresh.all).toBe(0);
+        first = path.join(tmp, 'fresh', REL);
+        r = await build('out2', ['--lock', path.join(first, 'build.lock.json')]);
+        again = path.join(tmp, 'out2', REL);
       }
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toMatch(/apt pinned to \d+ locked versions/);
+      // The image's own package manager saw the pins: sudo came through `apt-get install sudo=VERSION`.
+      const plan = JSON.parse(readFileSync(path.join(first, 'build.lock.json'), 'utf8')) as {
+        packages: { name: string; version: string }[];
+      };
+      const sudo = plan.packages.find((p) => p.name === 'sudo');
+      expect(sudo).toBeDefined();
+      expect(await dpkgQuery(again, tmp)).toBe(await dpkgQuery(first, tmp));
+      expect(await dpkgQuery(again, tmp)).toContain(`sudo\t${sudo?.version}`);
+      if (JSON.stringify(digests(again)) !== JSON.stringify(digests(first))) {
+        console.log(await firstDifferences(path.join(first, 'rootfs.tar.xz'), path.join(again, 'rootfs.tar.xz')));
+      }
+      expect(digests(again)).toEqual(digests(first));
+      expect(Object.keys(digests(first))).toEqual(
+        expect.arrayContaining([
+          'rootfs.tar.xz',
+          'meta.tar.xz',
+          'incus.tar.xz',
+          'rootfs.squashfs',
+          'SHA256SUMS',
+          'sbom.spdx.json',
+          'build.lock.json',
+        ]),
+      );
+    },
+    60 * 60_000,
+  );
+
+  it(
+    'a lock naming a version the mirror does not carry fails with that package named, and publishes nothing',
+    async () => {
+      const lock = JSON.parse(readFileSync(path.join(published, 'build.lock.json'), 'utf8')) as {
+        packages: { name: string; version: string }[];
+      };
+      const baseFiles = lock.packages.find((p) => p.name === 'base-files');
+      expect(baseFiles).toBeDefined();
+      baseFiles!.version = '0.0+kiln.gone';
+      const file = path.join(tmp, 'gone.lock.json');
+      await writeFile(file, JSON.stringify(lock));
+      const r = await build('gone', ['--lock', file]);
+      expect(r.exitCode).toBe(1);
+      expect(r.all).toMatch(
+        new RegExp(
+          `kiln: the image's packages differ from ${file}: the mirror no longer carries the locked versions of base-files:amd64 0\\.0\\+kiln\\.gone \\(got [^)]+\\).*; nothing was published`,
+        ),
+      );
+      expect(existsSync(path.join(tmp, 'gone', 'images'))).toBe(false);
     },
     30 * 60_000,
   );

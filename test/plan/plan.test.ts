@@ -67,6 +67,7 @@ describe('the package flow (definitions-spec 4)', () => {
       'post-update[0]',
       'packages.install[0]',
       'packages.clean',
+      'apt-lists:record',
       'post-packages[0]',
       'lxc-systemd-generator',
       'post-files[0]',

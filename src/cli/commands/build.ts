@@ -10,7 +10,7 @@ const USAGE =
   'kiln build DEFINITION [-o key=value]... [--out DIR] [--cache-dir DIR] [--work-dir DIR] ' +
   '[--formats lxc,incus,unified] [--compression xz|zstd|gzip|none[:LEVEL]] ' +
   '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--serial SERIAL] [--release-alias NAME]... ' +
-  '[--requirement KEY=VALUE]... [--strict-templates] [--keep-work] [--json]\n' +
+  '[--requirement KEY=VALUE]... [--lock build.lock.json] [--strict-templates] [--keep-work] [--json]\n' +
   '       kiln build --catalog FILE [--only PATTERN] [--jobs N] [--force] [--test [--test-timeout SECONDS]] ' +
   '[--quarantine DIR] [--out DIR] [--serial SERIAL] [...same output options] [--json]';
 
@@ -45,6 +45,8 @@ const command: Command = {
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, BUILD_OPTIONS, USAGE);
     if (values.catalog !== undefined) {
+      if (values.lock !== undefined)
+        throw usageError('--lock pins one build: give it with a definition file, not --catalog', USAGE);
       if (values['release-alias'] || values.requirement) {
         throw usageError(
           '--release-alias and --requirement are set per catalog entry (release_aliases, requirements)',
@@ -104,6 +106,7 @@ const command: Command = {
         sink: ctx.sink,
         signal: controller.signal,
         ...(values.sign ? { sign: values.sign } : {}),
+        ...(values.lock !== undefined ? { lockFile: values.lock } : {}),
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
       });
       const p = record.product;

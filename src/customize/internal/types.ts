@@ -1,5 +1,6 @@
 import type { Plan } from '../../plan/types.js';
 import type { EventSink } from '../../util/events.js';
+import type { ImageMetadata } from '../../pack/types.js';
 
 /**
  * Work kiln must undo before the image is packed (policy-rc.d), keyed by
@@ -14,6 +15,8 @@ export interface InternalContext {
   plan: Plan;
   sink: EventSink;
   undo: UndoList;
+  /** What the customization leaves for packing. */
+  metadata: ImageMetadata;
 }
 
 /** A step kiln adds to every plan by itself (`InternalStep.what`). */

@@ -22,6 +22,9 @@ export const BUILD_OPTIONS = {
   quarantine: { type: 'string' },
   'release-alias': { type: 'string', multiple: true },
   requirement: { type: 'string', multiple: true },
+  bundle: { type: 'string' },
+  against: { type: 'string' },
+  ca: { type: 'string' },
 } as const;
 
 export type BuildValues = ReturnType<typeof parseCommandArgs<typeof BUILD_OPTIONS>>['values'];

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { KILN_BIN, ROOT } from '../helpers/kiln.js';
 import { freePort, serveTree, type ServedTree } from '../helpers/serve.js';
 import { LxcClient } from '../helpers/lxc-client.js';
+import { mountPoints } from '../helpers/host-state.js';
 
 const BUSYBOX = readFileSync(path.join(ROOT, 'definitions/busybox.yaml'), 'utf8');
 const CELLS = ['busybox', 'alpha', 'beta', 'gamma'];
@@ -195,5 +196,85 @@ describe('the busybox catalog through Buildbot with two workers', () => {
       expect((await execa('ls', [path.join(tree, `images/${d}/1.35/amd64/default`)])).stdout.split('\n')).toHaveLength(
         1,
       );
+  });
+  it('a worker killed mid-cell loses only that build: Buildbot retries the cell on the other worker and the tree is complete', async () => {
+    // A new cell that takes a while, so there is time to kill its worker inside the build container.
+    await writeFile(
+      path.join(tmp, 'delta.yaml'),
+      BUSYBOX.replace('distribution: busybox', 'distribution: delta').replace(
+        '\nactions:\n',
+        '\nactions:\n- trigger: post-unpack\n  action: |-\n    #!/bin/sh\n    sleep 12\n',
+      ),
+    );
+    await writeFile(
+      path.join(tmp, 'kiln.yaml'),
+      `keep: 2\nimages:\n${[...CELLS, 'delta'].map((d) => `- definition: ${d}.yaml\n`).join('')}`,
+    );
+    const before = (await builds()).length;
+    const run = nightly('third night');
+    let victim: BuildRow | undefined;
+    await waitUntil('the delta cell to start', 120_000, async () => {
+      victim = (await builds()).slice(before).find((b) => b.builder === 'cell-amd64' && !b.complete && b.worker);
+      return victim !== undefined;
+    });
+    // Inside the build by now (the busybox source takes about a second).
+    await new Promise((r) => setTimeout(r, 4000));
+    const dir = workers[Number(victim!.worker!.slice(1)) - 1]!;
+    const pid = Number(readFileSync(path.join(dir, 'twistd.pid'), 'utf8').trim());
+    // The machine dies: the worker and everything it started, at once.
+    const tree = (await execa('ps', ['-eo', 'pid=,ppid='])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+    const doomed = new Set([pid]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [p, pp] of tree)
+        if (doomed.has(pp) && !doomed.has(p)) {
+          doomed.add(p);
+          grew = true;
+        }
+    }
+    for (const p of doomed) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const made = await run;
+    const cells = made.filter((b) => b.builder === 'cell-amd64');
+    // RETRY (5) for the killed build, SUCCESS for its retry on the other worker.
+    expect(cells.map((b) => b.results)).toEqual([5, 0]);
+    expect(cells[1]?.worker).not.toBe(victim!.worker);
+    expect(made.find((b) => b.builder === 'nightly')?.results).toBe(0);
+    const index = await readFile(path.join(tmp, 'tree/meta/1.0/index-system'), 'utf8');
+    expect(index).toMatch(/^delta;1\.35;amd64;default;/m);
+    expect(index.trim().split('\n')).toHaveLength(5);
+
+    // The killed worker left its cell's work dir; the next kiln on that machine sweeps it.
+    const workParent = path.join(dir, 'cell-amd64/work');
+    const left = (await execa('ls', ['-A', workParent])).stdout.split('\n').filter(Boolean);
+    expect(left.filter((n) => n.startsWith('kiln-'))).not.toEqual([]);
+    const next = await execa(
+      'node',
+      [
+        KILN_BIN,
+        'build',
+        '--catalog',
+        path.join(tmp, 'kiln.yaml'),
+        '--only',
+        'alpha',
+        '--bundle',
+        path.join(tmp, 'next.tar'),
+        '--work-dir',
+        workParent,
+      ],
+      { reject: false, all: true },
+    );
+    expect(next.exitCode, next.all).toBe(0);
+    expect(next.all).toMatch(/removed the work dir of a run that died/);
+    expect((await execa('ls', ['-A', workParent])).stdout.split('\n').filter((n) => n.startsWith('kiln-'))).toEqual([]);
+    expect(mountPoints().filter((m) => m.startsWith(dir))).toEqual([]);
   });
 });

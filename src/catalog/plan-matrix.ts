@@ -3,16 +3,17 @@ import { partsOf, prepareBuild, probeSource } from '../pipeline/index.js';
 import { inputDigest } from '../pipeline/input-digest.js';
 import type { BuildRecord } from '../pipeline/record.js';
 import { productKey } from '../publish/names.js';
-import { readPruneState } from '../publish/prune-state.js';
-import { scanTree } from '../publish/tree-scan.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
+import { newestPublished } from './run.js';
 import { cellBuildOptions, cellLockFile, type CatalogOutputChoices } from './cell-options.js';
 import { expandCatalog, rebuildReasons } from './matrix.js';
 import type { Catalog } from './types.js';
 
 export interface MatrixRow {
   id: string;
+  /** The cell's architecture as clients name it: a CI engine picks a worker that carries it. */
+  arch: string;
   /** Relative to the catalog file's directory: a matrix travels to other machines. */
   definition: string;
   overrides: string[];
@@ -37,17 +38,23 @@ export interface MatrixRow {
  */
 export async function planMatrix(
   catalog: Catalog,
-  opts: CatalogOutputChoices & { only?: string; workParent: string; force: boolean; flags?: string[] },
+  opts: CatalogOutputChoices & {
+    only?: string;
+    workParent: string;
+    force: boolean;
+    flags?: string[];
+    /** The newest published build per product key, when judged against another tree than `out` (--against). */
+    published?: Map<string, BuildRecord>;
+  },
 ): Promise<MatrixRow[]> {
   const base = path.dirname(path.resolve(catalog.file));
   const fromBase = (p: string): string => path.relative(base, path.resolve(p)) || '.';
-  const tree = path.resolve(opts.out);
-  const pending = new Set((await readPruneState(tree)).pending.map((p) => p.path));
-  const published = await scanTree(tree, { exclude: pending, sink: nullSink });
+  const published = opts.published ?? (await newestPublished(opts.out));
   const rows: MatrixRow[] = [];
   for (const c of expandCatalog(catalog, opts.only)) {
     const row: MatrixRow = {
       id: c.id,
+      arch: c.id.split(':')[2] as string,
       definition: fromBase(c.entry.definition),
       overrides: c.overrides,
       inputDigest: null,
@@ -79,7 +86,7 @@ export async function planMatrix(
           arch: c.id.split(':')[2] as string,
           variant: def.image.variant,
         }),
-      )?.[0]?.record;
+      );
       row.published = previous?.serial ?? null;
       const identity = await probeSource(prepared, buildOpts);
       if (identity) {

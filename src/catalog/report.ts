@@ -7,7 +7,7 @@ import { escapeHtml } from '../serve/html.js';
 
 export interface BuildReport {
   id: string;
-  status: 'published' | 'unchanged' | 'failed' | 'quarantined';
+  status: 'published' | 'bundled' | 'unchanged' | 'failed' | 'quarantined';
   reason?: string;
   /** Why it was built: what changed since the published build. */
   changes?: string[];
@@ -20,7 +20,7 @@ export interface BuildReport {
   sizes: Record<string, number>;
   /** The build's log, relative to the report directory. */
   log: string;
-  /** The published build, relative to the tree. */
+  /** The published build, relative to the tree (the bundle file, absolute, with --bundle). */
   dir?: string;
   quarantine?: string;
   product?: ProductId;

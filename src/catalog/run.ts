@@ -1,4 +1,4 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -12,10 +12,11 @@ import {
 } from '../pipeline/index.js';
 import { productKey } from '../publish/names.js';
 import { pruneTree, publishBuild } from '../publish/index.js';
+import { writeBundle } from '../publish/bundle.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
 import type { BuildRecord, ProductId } from '../pipeline/record.js';
-import { isKilnError } from '../util/errors.js';
+import { isKilnError, KilnError } from '../util/errors.js';
 import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/events.js';
 import { KILN_VERSION } from '../util/version.js';
 import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
@@ -42,6 +43,13 @@ export interface CatalogRunOptions extends CatalogOutputChoices {
   serial: string;
   sink: EventSink;
   signal?: AbortSignal | undefined;
+  /**
+   * Build the one cell `only` selects into this bundle file instead of
+   * publishing it (`kiln publish` takes it into a tree later, elsewhere).
+   */
+  bundle?: string | undefined;
+  /** The newest published build per product key, when the tree is not `out` (a served tree, --against). */
+  published?: Map<string, BuildRecord> | undefined;
 }
 
 /** A machine's default parallelism: its cores, but no more builds than 4 GiB of memory each allows. */
@@ -68,17 +76,19 @@ function tagged(sink: EventSink, build: string): EventSink {
 export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport> {
   const started = new Date();
   const runId = opts.serial.replace(/:/g, '');
-  const reportDir = path.join(opts.out, 'reports', runId);
+  const combinations = expandCatalog(opts.catalog, opts.only);
+  if (opts.bundle !== undefined && combinations.length !== 1)
+    throw new KilnError(
+      `--bundle builds one cell, but --only ${opts.only ?? '(none)'} selects ${combinations.length} of ${opts.catalog.file}${combinations.length ? `: ${combinations.map((c) => c.id).join(', ')}` : ''}`,
+    );
+  await mkdir(opts.workParent, { recursive: true });
+  // A bundle run has no tree: its log and report travel inside the bundle.
+  const bundleWork = opts.bundle !== undefined ? await makeOwnedWorkDir(opts.workParent, 'kiln-catalog-') : undefined;
+  const reportDir = bundleWork ?? path.join(opts.out, 'reports', runId);
   const logDir = path.join(reportDir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const combinations = expandCatalog(opts.catalog, opts.only);
-  const pending = new Set((await readPruneState(path.resolve(opts.out))).pending.map((p) => p.path));
-  const published = await scanTree(path.resolve(opts.out), { exclude: pending, sink: nullSink });
-  const newest = new Map<string, BuildRecord>(
-    [...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]),
-  );
+  const newest = opts.published ?? (bundleWork ? new Map<string, BuildRecord>() : await newestPublished(opts.out));
 
-  await mkdir(opts.workParent, { recursive: true });
   for (const prefix of ['kiln-catalog-', 'kiln-build-'])
     for (const stale of await sweepStaleWorkDirs(opts.workParent, prefix))
       log(opts.sink, 'warn', `removed the work dir of a run that died: ${stale}`);
@@ -88,6 +98,18 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
     combinations.map((c) => queue.add(() => runOne(c, opts, newest, logDir), { throwOnTimeout: true })),
   );
 
+  if (bundleWork) {
+    await rm(bundleWork, { recursive: true, force: true });
+    return {
+      kiln: KILN_VERSION,
+      run: runId,
+      serial: opts.serial,
+      catalog: path.resolve(opts.catalog.file),
+      started: started.toISOString(),
+      durationMs: Date.now() - started.getTime(),
+      builds: reports,
+    };
+  }
   if (reports.some((r) => r.status === 'published')) {
     // Each product keeps what its catalog entry says; products the catalog does not name keep the catalog default.
     const keepOf = new Map(
@@ -112,6 +134,13 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
   };
   await writeReport(path.join(opts.out, 'reports'), reportDir, report);
   return report;
+}
+
+/** The newest complete build of each product of a tree on this machine. */
+export async function newestPublished(tree: string): Promise<Map<string, BuildRecord>> {
+  const pending = new Set((await readPruneState(path.resolve(tree))).pending.map((p) => p.path));
+  const published = await scanTree(path.resolve(tree), { exclude: pending, sink: nullSink });
+  return new Map([...published].map(([k, builds]) => [k, (builds[0] as { record: BuildRecord }).record]));
 }
 
 async function runOne(
@@ -205,6 +234,32 @@ async function runOne(
         report.quarantine = q;
         return finish('quarantined', result.reason);
       }
+    }
+    if (opts.bundle !== undefined) {
+      const bundle = opts.bundle;
+      const record = built.record;
+      const finished = finish('bundled');
+      await writeFile(
+        path.join(workParent, 'report.json'),
+        `${JSON.stringify({ ...finished, log: path.basename(logFile) }, null, 2)}\n`,
+      );
+      await stage('bundle', sink, timings, () =>
+        writeBundle({
+          stagingDir,
+          record,
+          cell: c.id,
+          keep: c.entry.keep,
+          catalogKeep: opts.catalog.keep,
+          graceMs: opts.catalog.graceMs,
+          logs: [logFile, path.join(workParent!, 'report.json')],
+          out: bundle,
+          workDir: workParent!,
+          sourceDateEpoch: record.creationDate,
+        }),
+      );
+      report.dir = path.resolve(bundle);
+      log(sink, 'info', `bundle ${report.dir}`);
+      return report;
     }
     const { dir } = await stage('publish', sink, timings, () =>
       publishBuild({ tree: opts.out, stagingDir, record: built!.record, sink }),

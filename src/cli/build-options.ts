@@ -23,6 +23,9 @@ export const BUILD_OPTIONS = {
   'release-alias': { type: 'string', multiple: true },
   requirement: { type: 'string', multiple: true },
   lock: { type: 'string' },
+  bundle: { type: 'string' },
+  against: { type: 'string' },
+  ca: { type: 'string' },
 } as const;
 
 export type BuildValues = ReturnType<typeof parseCommandArgs<typeof BUILD_OPTIONS>>['values'];

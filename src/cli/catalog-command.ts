@@ -7,6 +7,7 @@ import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { CatalogView } from '../catalog/live-view.js';
 import { defaultJobs, runCatalog } from '../catalog/run.js';
+import { readPublished } from '../catalog/published.js';
 import { defaultSerial } from '../definition/index.js';
 import type { OutputFormat, SquashfsCompression, TarCompression } from '../pack/types.js';
 
@@ -30,6 +31,8 @@ export async function runCatalogCommand(ctx: CommandContext, values: BuildValues
   if (values.catalog === undefined) throw new UsageError('--catalog: give the catalog file');
   const catalog = await loadCatalog(values.catalog);
   const out = values.out;
+  if (values.ca !== undefined && values.against === undefined) throw new UsageError('--ca goes with --against URL');
+  const published = values.against !== undefined ? await readPublished(values.against, { ca: values.ca }) : undefined;
   const view = ctx.json ? undefined : new CatalogView(process.stderr);
   const sink = view ?? ctx.sink;
   const controller = new AbortController();
@@ -55,13 +58,19 @@ export async function runCatalogCommand(ctx: CommandContext, values: BuildValues
       sink,
       signal: controller.signal,
       ...(values.only !== undefined ? { only: values.only } : {}),
+      ...(values.bundle !== undefined ? { bundle: values.bundle } : {}),
+      ...(published ? { published } : {}),
       ...(values.sign ? { sign: values.sign } : {}),
       ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     });
     view?.close();
     const count = (s: string): number => report.builds.filter((b) => b.status === s).length;
     const failed = count('failed') + count('quarantined');
-    const summary = `catalog run ${report.run}: ${count('published')} published, ${count('unchanged')} unchanged, ${count('quarantined')} quarantined, ${count('failed')} failed; report ${path.join(out, 'reports', report.run, 'report.html')}`;
+    const where =
+      values.bundle !== undefined
+        ? `bundle ${path.resolve(values.bundle)}`
+        : `report ${path.join(out, 'reports', report.run, 'report.html')}`;
+    const summary = `catalog run ${report.run}: ${count('published')} published, ${values.bundle !== undefined ? `${count('bundled')} bundled, ` : ''}${count('unchanged')} unchanged, ${count('quarantined')} quarantined, ${count('failed')} failed; ${values.bundle !== undefined && count('bundled') === 0 ? 'no bundle written' : where}`;
     ctx.sink.emit({
       type: 'result',
       status: failed > 0 ? 'failed' : 'ok',

@@ -4,6 +4,7 @@ import { parseCommandArgs, usageError } from './args.js';
 import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { planMatrix } from '../catalog/plan-matrix.js';
+import { readPublished } from '../catalog/published.js';
 import { parseCompression, parseSquashfsCompression } from './output-options.js';
 
 /**
@@ -25,6 +26,8 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
       'squashfs-compression': { type: 'string', default: 'xz' },
       'strict-templates': { type: 'boolean', default: false },
       sign: { type: 'string' },
+      against: { type: 'string' },
+      ca: { type: 'string' },
     },
     usage,
   );
@@ -40,6 +43,8 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
     ...(values['strict-templates'] ? ['--strict-templates'] : []),
     ...(values.sign !== undefined ? ['--sign', values.sign] : []),
   ];
+  if (values.ca !== undefined && values.against === undefined) throw usageError('--ca goes with --against URL', usage);
+  const published = values.against !== undefined ? await readPublished(values.against, { ca: values.ca }) : undefined;
   const rows = await planMatrix(catalog, {
     out: values.out,
     cacheDir: values['cache-dir'] ?? defaultCacheDir(),
@@ -51,6 +56,7 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
     flags,
     ...(values.sign !== undefined ? { sign: values.sign } : {}),
     ...(values.only !== undefined ? { only: values.only } : {}),
+    ...(published ? { published } : {}),
   });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else {

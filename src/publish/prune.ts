@@ -55,46 +55,58 @@ export async function pruneTree(opts: PruneOptions): Promise<PruneResult> {
   const tree = resolve(opts.tree);
   const now = (opts.now ?? new Date()).getTime();
   await requireTree(tree);
-  return withTreeLock(tree, sink, async () => {
-    const state = await readPruneState(tree);
-    const pendingPaths = new Set(state.pending.map((p) => p.path));
-    const products = await scanTree(tree, { exclude: pendingPaths, sink });
-    const pruned: string[] = [];
-    for (const builds of products.values()) {
-      const keep = (builds[0] && opts.keepFor?.(builds[0].record.product)) ?? opts.keep;
-      for (const b of builds.slice(keep).reverse()) {
-        pruned.push(b.relDir);
-        state.pending.push({ path: b.relDir, prunedAt: now, deleteAfter: now + opts.graceMs });
-      }
+  return withTreeLock(tree, sink, () => pruneTreeLocked(tree, opts, sink, now));
+}
+
+/**
+ * pruneTree for a caller already holding the tree lock (`kiln publish` applies
+ * retention inside its own lock, so the indexes are written once). Always
+ * regenerates the indexes.
+ */
+export async function pruneTreeLocked(
+  tree: string,
+  opts: Omit<PruneOptions, 'tree' | 'sink'>,
+  sink: EventSink,
+  now: number = (opts.now ?? new Date()).getTime(),
+): Promise<PruneResult> {
+  const state = await readPruneState(tree);
+  const pendingPaths = new Set(state.pending.map((p) => p.path));
+  const products = await scanTree(tree, { exclude: pendingPaths, sink });
+  const pruned: string[] = [];
+  for (const builds of products.values()) {
+    const keep = (builds[0] && opts.keepFor?.(builds[0].record.product)) ?? opts.keep;
+    for (const b of builds.slice(keep).reverse()) {
+      pruned.push(b.relDir);
+      state.pending.push({ path: b.relDir, prunedAt: now, deleteAfter: now + opts.graceMs });
     }
-    const due = state.pending.filter((p) => p.deleteAfter <= now);
-    if (opts.dryRun) {
-      for (const p of pruned) log(sink, 'info', `would take ${p} out of the indexes`);
-      for (const p of due) log(sink, 'info', `would delete ${p.path}`);
-      return { pruned, deleted: due.map((p) => p.path), waiting: state.pending.filter((p) => p.deleteAfter > now) };
+  }
+  const due = state.pending.filter((p) => p.deleteAfter <= now);
+  if (opts.dryRun) {
+    for (const p of pruned) log(sink, 'info', `would take ${p} out of the indexes`);
+    for (const p of due) log(sink, 'info', `would delete ${p.path}`);
+    return { pruned, deleted: due.map((p) => p.path), waiting: state.pending.filter((p) => p.deleteAfter > now) };
+  }
+  // Out of the indexes first; files go only after that is on disk.
+  await writePruneState(tree, state);
+  await removeLeftovers(tree, sink);
+  await regenerateIndexesLocked(tree, sink, new Date(now));
+  const deleted: string[] = [];
+  for (const p of due) {
+    const abs = join(tree, p.path);
+    // Hide it first so nobody ever sees a half-deleted build directory.
+    const hidden = join(dirname(abs), `.${p.path.slice(p.path.lastIndexOf('/') + 1)}.deleting`);
+    try {
+      await rename(abs, hidden);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    // Out of the indexes first; files go only after that is on disk.
-    await writePruneState(tree, state);
-    await removeLeftovers(tree, sink);
-    await regenerateIndexesLocked(tree, sink, new Date(now));
-    const deleted: string[] = [];
-    for (const p of due) {
-      const abs = join(tree, p.path);
-      // Hide it first so nobody ever sees a half-deleted build directory.
-      const hidden = join(dirname(abs), `.${p.path.slice(p.path.lastIndexOf('/') + 1)}.deleting`);
-      try {
-        await rename(abs, hidden);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-      await rm(hidden, { recursive: true, force: true });
-      await removeEmptyParents(tree, p.path);
-      deleted.push(p.path);
-      log(sink, 'info', `deleted ${p.path}`);
-    }
-    state.pending = state.pending.filter((p) => p.deleteAfter > now);
-    await writePruneState(tree, state);
-    for (const p of pruned) log(sink, 'info', `took ${p} out of the indexes`);
-    return { pruned, deleted, waiting: state.pending };
-  });
+    await rm(hidden, { recursive: true, force: true });
+    await removeEmptyParents(tree, p.path);
+    deleted.push(p.path);
+    log(sink, 'info', `deleted ${p.path}`);
+  }
+  state.pending = state.pending.filter((p) => p.deleteAfter > now);
+  await writePruneState(tree, state);
+  for (const p of pruned) log(sink, 'info', `took ${p} out of the indexes`);
+  return { pruned, deleted, waiting: state.pending };
 }

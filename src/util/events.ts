@@ -13,7 +13,7 @@ type KilnEventBody =
   | { type: 'result'; status: 'ok' | 'failed' | 'skipped'; message?: string; [k: string]: unknown }
   | {
       type: 'build';
-      status: 'queued' | 'start' | 'published' | 'unchanged' | 'failed' | 'quarantined';
+      status: 'queued' | 'start' | 'published' | 'bundled' | 'unchanged' | 'failed' | 'quarantined';
       reason?: string;
       durationMs?: number;
     };

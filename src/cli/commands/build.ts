@@ -12,7 +12,8 @@ const USAGE =
   '[--squashfs-compression xz|zstd|gzip|lz4] [--sign KEY] [--serial SERIAL] [--release-alias NAME]... ' +
   '[--requirement KEY=VALUE]... [--lock build.lock.json] [--strict-templates] [--keep-work] [--json]\n' +
   '       kiln build --catalog FILE [--only PATTERN] [--jobs N] [--force] [--test [--test-timeout SECONDS]] ' +
-  '[--quarantine DIR] [--out DIR] [--serial SERIAL] [...same output options] [--json]';
+  '[--quarantine DIR] [--out DIR] [--serial SERIAL] [...same output options] [--json]\n' +
+  '       kiln build --catalog FILE --only CELL --bundle OUT.tar [--against URL|DIR [--ca FILE]] [--serial SERIAL] [...]';
 
 /** The same names the catalog's release_aliases accept. */
 function parseReleaseAlias(value: string): string {
@@ -63,7 +64,7 @@ const command: Command = {
         sourceDateEpoch: sourceDateEpochFromEnv,
       });
     }
-    for (const flag of ['only', 'jobs', 'quarantine'] as const) {
+    for (const flag of ['only', 'jobs', 'quarantine', 'bundle', 'against', 'ca'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --catalog`);
     }
     if (values.force || values.test) throw new UsageError('--force and --test go with --catalog');

@@ -9,7 +9,7 @@ import { usageError } from '../args.js';
 
 const USAGE =
   'kiln plan DEFINITION [-o key=value]... [--target lxc|incus|all] [--strict-templates] [--json]\n' +
-  '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR] [--force] ' +
+  '       kiln plan --catalog FILE --matrix [--only PATTERN] [--out DIR | --against URL|DIR [--ca FILE]] [--force] ' +
   '[--compression M[:LEVEL]] [--squashfs-compression M] [--strict-templates] [--sign KEY] [--json]';
 
 /** The targets `--target` names, as `kiln build --formats` would make them. */

@@ -13,4 +13,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   index: async () => (await import('./index-tree.js')).default,
   prune: async () => (await import('./prune.js')).default,
   diff: async () => (await import('./diff.js')).default,
+  mirror: async () => (await import('./mirror.js')).default,
 };

@@ -245,13 +245,17 @@ export async function mirror(opts: MirrorOptions): Promise<MirrorResult> {
       try {
         const wanted = await wantedFiles(f, v);
         await mkdir(dir);
-        const used = await Promise.all(
+        // Settled, not Promise.all: a failed file must not leave others still linking into dir while it is removed.
+        const settled = await Promise.allSettled(
           wanted.map(async (w) => {
             const obj = await obtain(`${id} ${w.name}`, `${v.dir}/${w.name}`, w);
             await link(obj, join(dir, w.name));
             return obj;
           }),
         );
+        const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+        if (failed) throw failed.reason;
+        const used = settled.map((x) => (x as PromiseFulfilledResult<string>).value);
         if (v.lxc && opts.keyring) {
           for (const name of ['rootfs.tar.xz', 'meta.tar.xz']) {
             const sig = await f.text(`${id} ${name}.asc`, `${v.dir}/${name}.asc`, 64 * 1024, true);
@@ -315,7 +319,8 @@ export async function mirror(opts: MirrorOptions): Promise<MirrorResult> {
         result.published.push(rel);
         log(sink, 'info', `mirrored ${rel}`);
       }
-      await regenerateIndexesLocked(tree, sink, now);
+      // Nothing new: the indexes stay byte for byte the ones served.
+      if (result.published.length > 0) await regenerateIndexesLocked(tree, sink, now);
     });
     // The objects now live on as the builds' files; those of refused versions stay for a rerun.
     const published = new Set(result.published);

@@ -5,23 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kiln } from '../helpers/kiln.js';
+import { mirrorRun } from './run.js';
 import { LxcClient } from '../helpers/lxc-client.js';
 import { serveTree, type ServedTree } from '../helpers/serve.js';
 import { Upstream } from './upstream.js';
 
 const run = promisify(execFile);
-
-/** Runs `kiln mirror ... --json` and returns its result event. */
-export async function mirrorRun(args: string[], env?: Record<string, string>) {
-  const r = await kiln(['mirror', ...args, '--json'], { timeout: 300_000, ...(env ? { env } : {}) });
-  const events = (r.stderr ?? '')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-  const result = events.find((e) => e.type === 'result');
-  return { exitCode: r.exitCode, all: r.all ?? '', result, events };
-}
 
 const DEF = 'images/kilnmirror/1/amd64/default';
 

@@ -17,6 +17,7 @@ export const STAGE_ORDER = [
   'publish',
   'pipeline',
   'serve',
+  'mirror',
   'catalog',
   'cli',
 ];

@@ -24,6 +24,31 @@ export interface ArtifactRecord {
   role: string;
 }
 
+/**
+ * One simplestreams item of a mirrored version, as upstream listed it: every
+ * field is kept (combined fingerprints, delta_base, ftypes kiln does not
+ * build such as disk-kvm.img), only the path becomes `name` inside the build
+ * directory.
+ */
+export interface MirroredItem {
+  ftype: string;
+  name: string;
+  sha256: string;
+  size: number;
+  /** combined_*_sha256, delta_base and any other string field upstream gave the item. */
+  extra: Record<string, string>;
+}
+
+/** What a mirrored build came from (`kiln mirror`); the index writer lists its items verbatim. */
+export interface MirrorSource {
+  /** Base URL of the upstream image server. */
+  upstream: string;
+  /** The version's directory on the upstream, relative to its base. */
+  path: string;
+  /** Simplestreams items by their upstream item key (`incus.tar.xz`, `root.squashfs`, `disk.qcow2`, ...). */
+  items: Record<string, MirroredItem>;
+}
+
 export interface BuildRecord {
   kiln: { version: string };
   product: ProductId;
@@ -52,4 +77,6 @@ export interface BuildRecord {
   /** Simplestreams combined fingerprints: sha256(metadata tarball bytes + rootfs bytes). */
   fingerprints: { combined_sha256?: string; combined_squashfs_sha256?: string; combined_rootxz_sha256?: string };
   timings: Record<string, number>;
+  /** Set on builds `kiln mirror` copied from an upstream server instead of building them. */
+  mirror?: MirrorSource;
 }

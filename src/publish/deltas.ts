@@ -131,5 +131,7 @@ export async function updateDeltas(
     return;
   }
   const queue = new PQueue({ concurrency: Math.max(1, availableParallelism()) });
-  await Promise.all([...products.values()].map((builds) => queue.add(() => productDeltas(builds, share, sink))));
+  // Mirrored builds keep upstream's deltas; kiln makes none of its own for them.
+  const own = [...products.values()].map((builds) => builds.filter((b) => !b.record.mirror));
+  await Promise.all(own.map((builds) => queue.add(() => productDeltas(builds, share, sink))));
 }

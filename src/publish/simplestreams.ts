@@ -13,6 +13,8 @@ export interface StreamItem {
   combined_squashfs_sha256?: string;
   /** Of a `squashfs.vcdiff`: the version the delta starts from. */
   delta_base?: string;
+  /** Fields kiln does not write itself but keeps from a mirrored upstream (`combined_disk-kvm-img_sha256`, ...). */
+  [field: string]: string | number | undefined;
 }
 
 export interface StreamProduct {
@@ -46,6 +48,8 @@ export interface StreamIndex {
  */
 export function productAliases(r: BuildRecord): string[] {
   const p = r.product;
+  // A mirrored product keeps upstream's aliases, no more.
+  if (r.mirror) return [...new Set(r.aliases.filter((a) => /^[A-Za-z0-9][A-Za-z0-9_.+/-]*$/.test(a)))];
   const out = [...r.aliases];
   if (p.variant === 'default') out.push(`${p.distribution}/${p.release}`);
   out.push(`${p.distribution}/${p.release}/${p.variant}`);
@@ -96,6 +100,7 @@ function item(b: PublishedBuild, role: ArtifactRole, ftype: string): StreamItem 
  * downloading.
  */
 function versionItems(b: PublishedBuild, listed: Set<string>): Record<string, StreamItem> {
+  if (b.record.mirror) return mirroredItems(b, listed);
   const items: Record<string, StreamItem> = {};
   const fp = b.record.fingerprints;
   const xz = rootXz(b.record);
@@ -133,6 +138,21 @@ function versionItems(b: PublishedBuild, listed: Set<string>): Record<string, St
   if (unified) {
     items['incus_combined.tar.gz'] = unified;
     items['lxd_combined.tar.gz'] = { ...unified, ftype: 'lxd_combined.tar.gz' };
+  }
+  return items;
+}
+
+/**
+ * A mirrored version lists upstream's items as they were (fingerprints,
+ * VM disks, deltas), with paths into this tree; a delta only when its base
+ * is in this stream too.
+ */
+function mirroredItems(b: PublishedBuild, listed: Set<string>): Record<string, StreamItem> {
+  const items: Record<string, StreamItem> = {};
+  for (const [key, it] of Object.entries(b.record.mirror!.items)) {
+    const base = it.extra.delta_base;
+    if (base !== undefined && !listed.has(base)) continue;
+    items[key] = { ...it.extra, ftype: it.ftype, path: `${b.relDir}/${it.name}`, sha256: it.sha256, size: it.size };
   }
   return items;
 }

@@ -43,7 +43,8 @@ export function parseBuildRecord(text: string, file: string): BuildRecord {
     if (
       !isObject(a) ||
       typeof a.name !== 'string' ||
-      !/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(a.name) ||
+      // ':' because mirrored upstream deltas are named `delta-<serial>.vcdiff`.
+      !/^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/.test(a.name) ||
       typeof a.size !== 'number' ||
       typeof a.sha256 !== 'string' ||
       !/^[0-9a-f]{64}$/.test(a.sha256)

@@ -14,4 +14,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   prune: async () => (await import('./prune.js')).default,
   diff: async () => (await import('./diff.js')).default,
   publish: async () => (await import('./publish.js')).default,
+  mirror: async () => (await import('./mirror.js')).default,
 };

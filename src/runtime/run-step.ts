@@ -15,6 +15,8 @@ export interface InContainerStep {
   signal?: AbortSignal | undefined;
   /** Limits and user-namespace permission (the definition's `runtime`); defaults when absent. */
   runtime?: Pick<RunSpec, 'limits' | 'allowUserNamespaces'>;
+  /** The qemu-user emulator of a foreign-architecture root. */
+  emulator?: RunSpec['emulator'];
 }
 
 /**
@@ -41,6 +43,7 @@ export async function runStepInContainer(step: InContainerStep): Promise<void> {
     ...(step.timeoutSeconds ? { timeoutMs: step.timeoutSeconds * 1000 } : {}),
     ...(step.signal ? { signal: step.signal } : {}),
     ...step.runtime,
+    ...(step.emulator ? { emulator: step.emulator } : {}),
   };
   const result = await runInContainer(spec);
   for (const stream of ['stdout', 'stderr'] as const) {

@@ -5,6 +5,7 @@ import type { BuildRecord } from '../pipeline/record.js';
 import { productKey } from '../publish/names.js';
 import { readPruneState } from '../publish/prune-state.js';
 import { scanTree } from '../publish/tree-scan.js';
+import { needsEmulation } from '../runtime/emulation.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
 import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
@@ -24,6 +25,13 @@ export interface MatrixRow {
   wouldSkip: boolean | null;
   /** Why it would be built: what changed since the published build (empty when skipped or unknown). */
   changes: string[];
+  /** The cell's architecture as the indexes name it (`arm64`). */
+  architecture: string;
+  /**
+   * The host cannot run the cell's binaries: its steps run through
+   * qemu-user (slower), so a CI engine with native workers can route it there.
+   */
+  emulated: boolean;
   /** The command a CI job runs, from the catalog file's directory, to build just this cell. */
   command: string;
   error?: string;
@@ -44,6 +52,7 @@ export async function planMatrix(
   const published = await scanTree(tree, { exclude: pending, sink: nullSink });
   const rows: MatrixRow[] = [];
   for (const c of expandCatalog(catalog, opts.only)) {
+    const architecture = c.id.split(':')[2] as string;
     const row: MatrixRow = {
       id: c.id,
       definition: fromBase(c.entry.definition),
@@ -52,6 +61,8 @@ export async function planMatrix(
       published: null,
       wouldSkip: null,
       changes: [],
+      architecture,
+      emulated: needsEmulation(architecture),
       command: shellWords([
         'kiln',
         'build',
@@ -72,7 +83,7 @@ export async function planMatrix(
         productKey({
           distribution: def.image.distribution,
           release: def.image.release,
-          arch: c.id.split(':')[2] as string,
+          arch: architecture,
           variant: def.image.variant,
         }),
       )?.[0]?.record;

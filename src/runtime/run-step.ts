@@ -15,6 +15,8 @@ export interface InContainerStep {
   signal?: AbortSignal | undefined;
   /** Limits and user-namespace permission (the definition's `runtime`); defaults when absent. */
   runtime?: Pick<RunSpec, 'limits' | 'allowUserNamespaces'>;
+  /** Default `host` (package mirrors). */
+  network?: RunSpec['network'];
   /** The qemu-user emulator of a foreign-architecture root. */
   emulator?: RunSpec['emulator'];
 }
@@ -36,7 +38,7 @@ export async function runStepInContainer(step: InContainerStep): Promise<void> {
     rootfs: step.rootfs,
     env: step.env,
     hostname: BUILD_HOSTNAME,
-    network: 'host',
+    network: step.network ?? 'host',
     onOutput,
     ...(step.argv ? { argv: step.argv } : {}),
     ...(step.script !== undefined ? { script: step.script } : {}),

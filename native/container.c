@@ -39,6 +39,7 @@ struct host_fds {
 	int resolv;
 	int proc;
 	int sys;
+	int binfmt;
 	int *binds;
 	size_t nbinds;
 };
@@ -205,10 +206,50 @@ static void close_host(struct host_fds *h)
 		(void)close(h->sys);
 	if (h->proc >= 0)
 		(void)close(h->proc);
+	if (h->binfmt >= 0)
+		(void)close(h->binfmt);
 	for (i = 0; i < h->nbinds; i++)
 		if (h->binds[i] >= 0)
 			(void)close(h->binds[i]);
 	free(h->binds);
+}
+
+/*
+ * A binfmt_misc instance of the container's user namespace with the
+ * spec's one registration. Made before pivot_root: flag F opens the
+ * interpreter now, from the host, so it need not be inside the root.
+ * Read-only once registered, so the step can read but not change it;
+ * the entry goes when the last mount of the instance does, with the
+ * mount namespace.
+ */
+static int open_binfmt(const struct kr_spec *spec, struct host_fds *h)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	int fd, ret;
+
+	h->binfmt = new_fs("binfmt_misc", MOUNT_ATTR_NOSUID |
+					      MOUNT_ATTR_NODEV |
+					      MOUNT_ATTR_NOEXEC);
+	if (h->binfmt < 0)
+		return kr_syserror("mount binfmt_misc in the user namespace "
+				   "(needs Linux 6.7)");
+	fd = openat(h->binfmt, "register", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kr_syserror("open binfmt_misc/register");
+	ret = kr_write_all(fd, spec->binfmt, strlen(spec->binfmt));
+	if (ret < 0)
+		kr_syserror("register the interpreter with binfmt_misc (%s)",
+			    spec->binfmt);
+	/* A mount with a file open for writing cannot turn read-only. */
+	if (close(fd) < 0 && ret == 0)
+		ret = kr_syserror("close binfmt_misc/register");
+	if (ret < 0)
+		return -1;
+	if (mount_setattr(h->binfmt, "", AT_EMPTY_PATH, &attr,
+			  sizeof(attr)) < 0)
+		return kr_syserror("make binfmt_misc read-only");
+
+	return 0;
 }
 
 static int open_host_fds(const struct kr_spec *spec, struct host_fds *h)
@@ -255,6 +296,8 @@ static int open_host_fds(const struct kr_spec *spec, struct host_fds *h)
 		(void)open_host("/sys", &h->sys, true);
 	if (h->sys < 0)
 		return kr_syserror("mount sysfs");
+	if (spec->binfmt && open_binfmt(spec, h) < 0)
+		return -1;
 
 	return 0;
 }
@@ -319,6 +362,9 @@ static int setup_proc(const struct host_fds *h)
 		if (make_readonly(ro[i], true) < 0)
 			return -1;
 	}
+	if (h->binfmt >= 0 &&
+	    attach(h->binfmt, "/proc/sys/fs/binfmt_misc", 0755) < 0)
+		return -1;
 
 	return 0;
 }
@@ -418,6 +464,7 @@ int kr_container_setup(const struct kr_spec *spec)
 	h.resolv = -1;
 	h.sys = -1;
 	h.proc = -1;
+	h.binfmt = -1;
 
 	/* Nothing done below may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {

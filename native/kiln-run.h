@@ -53,6 +53,12 @@ struct kr_spec {
 	struct kr_strv uid_map;
 	struct kr_strv gid_map;
 	struct kr_strv caps_keep;
+	/*
+	 * A binfmt_misc registration line (`:name:M:...:interpreter:F`) made
+	 * in the container's own binfmt_misc instance: a foreign root's
+	 * binaries run through the interpreter (qemu-user).
+	 */
+	char *binfmt;
 	pid_t parent;
 };
 

@@ -116,6 +116,8 @@ static int set_record(struct kr_spec *spec, char *key, char *value)
 	} else if (strcmp(key, "cap") == 0) {
 		if (kr_strv_push(&spec->caps_keep, value) < 0)
 			return kr_syserror("spec: cap");
+	} else if (strcmp(key, "binfmt") == 0) {
+		spec->binfmt = value;
 	} else if (strcmp(key, "parent") == 0) {
 		if (parse_int(key, value, &n) < 0)
 			return -1;
@@ -127,7 +129,27 @@ static int set_record(struct kr_spec *spec, char *key, char *value)
 	return 0;
 }
 
-static int spec_check(const struct kr_spec *spec)
+/*
+ * binfmt_misc is per user namespace (Linux 6.7): a registration made in
+ * the host's user namespace would change the host for everyone. A spec
+ * with `binfmt` and no maps therefore gets a user namespace that maps
+ * every id to itself, so the step still owns the files it writes exactly
+ * as real root would, and the registration lives and dies with it.
+ */
+static int identity_maps(struct kr_spec *spec)
+{
+	static char all[] = "0 0 4294967295";
+
+	if (!spec->binfmt || spec->uid_map.n || spec->gid_map.n)
+		return 0;
+	if (kr_strv_push(&spec->uid_map, all) < 0 ||
+	    kr_strv_push(&spec->gid_map, all) < 0)
+		return kr_syserror("spec: identity maps");
+
+	return 0;
+}
+
+static int spec_check(struct kr_spec *spec)
 {
 	size_t i;
 
@@ -141,6 +163,9 @@ static int spec_check(const struct kr_spec *spec)
 		return kr_error("spec: upper must be absolute: %s", spec->upper);
 	if ((spec->uid_map.n > 0) != (spec->gid_map.n > 0))
 		return kr_error("spec: uid_map and gid_map go together");
+	if (spec->binfmt && spec->binfmt[0] != ':')
+		return kr_error("spec: binfmt must be a registration line: %s",
+				spec->binfmt);
 	for (i = 0; i < spec->nbinds; i++) {
 		if (spec->binds[i].src[0] != '/' || !spec->binds[i].dst ||
 		    spec->binds[i].dst[0] != '/')
@@ -148,7 +173,7 @@ static int spec_check(const struct kr_spec *spec)
 					spec->binds[i].src);
 	}
 
-	return 0;
+	return identity_maps(spec);
 }
 
 bool kr_spec_keeps_cap(const struct kr_spec *spec, const char *name)

@@ -3,6 +3,7 @@ import { partsOf, prepareBuild, probeSource } from '../pipeline/index.js';
 import { inputDigest } from '../pipeline/input-digest.js';
 import type { BuildRecord } from '../pipeline/record.js';
 import { productKey } from '../publish/names.js';
+import { needsEmulation } from '../runtime/emulation.js';
 import { isKilnError } from '../util/errors.js';
 import { nullSink } from '../util/events.js';
 import { newestPublished } from './run.js';
@@ -25,6 +26,13 @@ export interface MatrixRow {
   wouldSkip: boolean | null;
   /** Why it would be built: what changed since the published build (empty when skipped or unknown). */
   changes: string[];
+  /** The cell's architecture as the indexes name it (`arm64`). */
+  architecture: string;
+  /**
+   * The host cannot run the cell's binaries: its steps run through
+   * qemu-user (slower), so a CI engine with native workers can route it there.
+   */
+  emulated: boolean;
   /** The command a CI job runs, from the catalog file's directory, to build just this cell. */
   command: string;
   /** The cell's lock (the entry's `locks:` directory), relative like `definition`. */
@@ -52,6 +60,7 @@ export async function planMatrix(
   const published = opts.published ?? (await newestPublished(opts.out));
   const rows: MatrixRow[] = [];
   for (const c of expandCatalog(catalog, opts.only)) {
+    const architecture = c.id.split(':')[2] as string;
     const row: MatrixRow = {
       id: c.id,
       arch: c.id.split(':')[2] as string,
@@ -61,6 +70,8 @@ export async function planMatrix(
       published: null,
       wouldSkip: null,
       changes: [],
+      architecture,
+      emulated: needsEmulation(architecture),
       command: shellWords([
         'kiln',
         'build',
@@ -83,7 +94,7 @@ export async function planMatrix(
         productKey({
           distribution: def.image.distribution,
           release: def.image.release,
-          arch: c.id.split(':')[2] as string,
+          arch: architecture,
           variant: def.image.variant,
         }),
       );

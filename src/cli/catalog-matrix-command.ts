@@ -68,7 +68,8 @@ export async function planCatalogMatrix(ctx: CommandContext, usage: string): Pro
           : r.wouldSkip === false
             ? 'build'
             : 'build unless the source is unchanged';
-      ctx.stdout.write(`${r.id.padEnd(40)} ${(r.inputDigest ?? '-').slice(0, 12).padEnd(12)} ${state}\n`);
+      const how = r.emulated ? ' (emulated: qemu-user)' : '';
+      ctx.stdout.write(`${r.id.padEnd(40)} ${(r.inputDigest ?? '-').slice(0, 12).padEnd(12)} ${state}${how}\n`);
       for (const change of r.changes) ctx.stdout.write(`${''.padEnd(54)}because: ${change}\n`);
     }
   }

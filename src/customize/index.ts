@@ -8,6 +8,7 @@ import { internalActions } from './internal/index.js';
 import type { UndoList } from './internal/types.js';
 import { repositoryHandlers } from './repositories/index.js';
 import { runStepInContainer } from '../runtime/run-step.js';
+import { emulatorFor } from '../runtime/emulation.js';
 import { stepRuntime } from './step-limits.js';
 import { emptyMetadata } from './metadata.js';
 
@@ -74,6 +75,7 @@ async function runStep(
     env: opts.plan.environment,
     sink: opts.sink,
     runtime: stepRuntime(opts.plan.definition.runtime),
+    emulator: emulatorFor(opts.plan.definition.image.architecture_kernel),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
   switch (step.kind) {

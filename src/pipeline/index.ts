@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadDefinition, parseExpiry, productArch } from '../definition/index.js';
 import { makePlan } from '../plan/index.js';
 import type { Plan, TargetKind } from '../plan/types.js';
+import { emulatorFor } from '../runtime/emulation.js';
 import { downloaders, fetchSource } from '../source/index.js';
 import type { SourceIdentity } from '../source/types.js';
 import { customize } from '../customize/index.js';
@@ -116,6 +117,8 @@ export async function prepareBuild(opts: BuildOptions, timings: Record<string, n
       strictTemplates: opts.strictTemplates,
     });
     const unlocked = makePlan(loaded, { targets });
+    // A foreign architecture without its qemu-user interpreter stops here, before any download.
+    emulatorFor(unlocked.definition.image.architecture_kernel);
     if (opts.lockFile === undefined) return { plan: unlocked, planDigest: planDigest(unlocked) };
     const lock = await readLock(opts.lockFile);
     const plan = makePlan(loaded, { targets, lock: { file: opts.lockFile, lock } });

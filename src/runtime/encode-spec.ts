@@ -33,6 +33,7 @@ export function encodeSpec(spec: RunSpec, parentPid: number): Buffer {
   for (const line of spec.userns?.uidMap ?? []) records.push(['uid_map', line]);
   for (const line of spec.userns?.gidMap ?? []) records.push(['gid_map', line]);
   for (const cap of spec.capabilities ?? []) records.push(['cap', cap]);
+  if (spec.emulator) records.push(['binfmt', spec.emulator.registration]);
   records.push(['parent', String(parentPid)]);
 
   const parts: Buffer[] = [];

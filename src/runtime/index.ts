@@ -11,6 +11,7 @@ import { validateSpec } from './validate-spec.js';
 export { findRuntimeBinary } from './binary.js';
 export { defaultLimits, withDefaultLimits } from './default-limits.js';
 export type * from './types.js';
+export { emulatorFor, needsEmulation, rootArchitecture } from './emulation.js';
 
 /**
  * Runs one command or script in a fresh container over `spec.rootfs`

@@ -15,6 +15,10 @@ export interface InContainerStep {
   signal?: AbortSignal | undefined;
   /** Limits and user-namespace permission (the definition's `runtime`); defaults when absent. */
   runtime?: Pick<RunSpec, 'limits' | 'allowUserNamespaces'>;
+  /** Default `host` (package mirrors). */
+  network?: RunSpec['network'];
+  /** The qemu-user emulator of a foreign-architecture root. */
+  emulator?: RunSpec['emulator'];
 }
 
 /**
@@ -34,13 +38,14 @@ export async function runStepInContainer(step: InContainerStep): Promise<void> {
     rootfs: step.rootfs,
     env: step.env,
     hostname: BUILD_HOSTNAME,
-    network: 'host',
+    network: step.network ?? 'host',
     onOutput,
     ...(step.argv ? { argv: step.argv } : {}),
     ...(step.script !== undefined ? { script: step.script } : {}),
     ...(step.timeoutSeconds ? { timeoutMs: step.timeoutSeconds * 1000 } : {}),
     ...(step.signal ? { signal: step.signal } : {}),
     ...step.runtime,
+    ...(step.emulator ? { emulator: step.emulator } : {}),
   };
   const result = await runInContainer(spec);
   for (const stream of ['stdout', 'stderr'] as const) {

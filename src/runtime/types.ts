@@ -4,6 +4,8 @@
  * isolation and limits. The runtime returns how it ended.
  */
 
+import type { Emulator } from './emulation.js';
+
 export interface BindMount {
   /** Host path. */
   source: string;
@@ -68,6 +70,12 @@ export interface RunSpec {
    * capability set over fresh namespaces, kernel attack surface.
    */
   allowUserNamespaces?: boolean;
+  /**
+   * Run a root of a foreign architecture: kiln-run registers this qemu-user
+   * interpreter in a binfmt_misc instance of the container's own user
+   * namespace (one mapping every id to itself unless `userns` is given).
+   */
+  emulator?: Emulator | undefined;
   /** The step's stdin: `null` (default, /dev/null) or kiln's own stdin. */
   stdin?: 'null' | 'inherit';
   /**

@@ -32,7 +32,11 @@ const GROUP = 'root:x:0:\n';
  * it is mounted, and /sbin/init starts busybox init), the base directories
  * and a root account. Returns the number of applet links.
  */
-export async function populateBusyboxRoot(rootfs: string, binary: string): Promise<{ applets: number }> {
+export async function populateBusyboxRoot(
+  rootfs: string,
+  binary: string,
+  runner?: string,
+): Promise<{ applets: number }> {
   for (const [dir, mode] of BASE_DIRS) {
     const full = path.join(rootfs, dir);
     await mkdir(full, { recursive: true });
@@ -45,7 +49,8 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
 
   let list: string;
   try {
-    list = (await execa(binary, ['--list-full'])).stdout;
+    // A foreign busybox lists its applets through qemu-user (`runner`).
+    list = (runner ? await execa(runner, [binary, '--list-full']) : await execa(binary, ['--list-full'])).stdout;
   } catch (e) {
     throw new SourceError(`busybox: ${binary} --list-full failed: ${(e as Error).message.split('\n')[0]}`, {
       cause: e,
@@ -71,8 +76,8 @@ export async function populateBusyboxRoot(rootfs: string, binary: string): Promi
 }
 
 /** The version line busybox prints, e.g. `1.35.0`, or undefined. */
-export async function busyboxVersion(binary: string): Promise<string | undefined> {
-  const r = await execa(binary, [], { reject: false });
+export async function busyboxVersion(binary: string, runner?: string): Promise<string | undefined> {
+  const r = runner ? await execa(runner, [binary], { reject: false }) : await execa(binary, [], { reject: false });
   const m = /BusyBox v(\S+)/.exec(`${r.stdout}\n${r.stderr}`);
   return m?.[1];
 }

@@ -59,3 +59,6 @@ export class StepError extends KilnError {
 export function isKilnError(e: unknown): e is KilnError {
   return e instanceof KilnError;
 }
+
+/** A foreign architecture this host cannot build: no emulator known, or its interpreter is not installed. */
+export class EmulationError extends KilnError {}

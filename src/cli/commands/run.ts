@@ -1,7 +1,7 @@
 import type { Command, CommandContext } from '../command.js';
 import { parseCommandArgs, usageError } from '../args.js';
 import { UsageError } from '../../util/errors.js';
-import { runInContainer } from '../../runtime/index.js';
+import { emulatorFor, rootArchitecture, runInContainer } from '../../runtime/index.js';
 import { parseSize } from '../../runtime/parse-size.js';
 import type { BindMount, RunSpec } from '../../runtime/types.js';
 
@@ -114,6 +114,9 @@ const run: Command = {
   usage: USAGE,
   async run(ctx: CommandContext): Promise<number> {
     const spec = parseRunArgs(ctx.argv);
+    // A root of another architecture (an arm64 image on this amd64 host) runs through qemu-user.
+    const arch = await rootArchitecture(spec.rootfs);
+    if (arch) spec.emulator = emulatorFor(arch);
     spec.onOutput = (stream, chunk) => {
       (stream === 'stdout' ? ctx.stdout : ctx.stderr).write(chunk);
     };

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import { probeDebian } from '../probe-debian.js';
@@ -6,6 +6,9 @@ import type { Downloader, SourceContext, SourceRecord } from '../types.js';
 import { log } from '../../util/events.js';
 import { withLock } from '../download/lock.js';
 import { bootstrapArgs } from '../bootstrap-args.js';
+import { emulatorFor, type Emulator } from '../../runtime/emulation.js';
+import { runStepInContainer } from '../../runtime/run-step.js';
+import { KilnError } from '../../util/errors.js';
 import {
   findReleaseFile,
   keyringFor,
@@ -31,9 +34,13 @@ export const debootstrap: Downloader = {
     const src = ctx.step.source;
     const suite = src.suite || ctx.definition.image.release;
     const { mirror } = await resolveMirror(ctx, suite);
+    // Checked before any download: a foreign root needs its qemu-user interpreter.
+    const emulator = emulatorFor(ctx.definition.image.architecture_kernel);
     const keyring = await keyringFor(ctx);
     try {
       const args = bootstrapArgs('debootstrap', ctx, { suite, mirror, keyringFile: keyring?.file });
+      // A foreign root is unpacked on the host; its packages are configured inside kiln's container.
+      if (emulator) args.unshift('--foreign');
       const script = await scriptFor(suite, src.same_as);
       if (script) args.push(script);
       // debootstrap re-checks cached .debs against the signed Packages index, so
@@ -52,6 +59,11 @@ export const debootstrap: Downloader = {
       ).catch(async (e: unknown) => {
         throw await withLogTail(e, ctx.rootfs);
       });
+      if (emulator) {
+        await secondStage(ctx, emulator).catch(async (e: unknown) => {
+          throw await withLogTail(e, ctx.rootfs);
+        });
+      }
       const release = await findReleaseFile(path.join(ctx.rootfs, 'var/lib/apt/lists'), suite);
       const input = await releaseInput(release, mirror, suite, verifiedByFor(ctx, keyring, 'debootstrap'));
       return {
@@ -64,6 +76,40 @@ export const debootstrap: Downloader = {
     }
   },
 };
+
+/**
+ * debootstrap's second stage, run by the root's own copy of debootstrap
+ * inside kiln's container through qemu-user. `container=lxc` makes it
+ * trust the container's /dev instead of testing mknod, which the step may
+ * not do; the first stage's /proc symlink (to the host's /proc) gives way
+ * to the directory the container mounts its own proc on. No network: the
+ * second stage installs only the .debs the first one fetched, and without
+ * the host's resolv.conf bound over /etc/resolv.conf systemd-resolved's
+ * postinst can turn it into its symlink, as on a native build.
+ */
+async function secondStage(ctx: SourceContext, emulator: Emulator): Promise<void> {
+  const proc = path.join(ctx.rootfs, 'proc');
+  if ((await lstat(proc)).isSymbolicLink()) {
+    await unlink(proc);
+    await mkdir(proc, { mode: 0o555 });
+  }
+  log(ctx.sink, 'info', `debootstrap: second stage inside the container (${emulator.architecture} through qemu-user)`);
+  try {
+    await runStepInContainer({
+      name: 'source',
+      rootfs: ctx.rootfs,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', container: 'lxc', DEBIAN_FRONTEND: 'noninteractive', LANG: 'C' },
+      argv: ['/debootstrap/debootstrap', '--second-stage'],
+      network: 'none',
+      sink: ctx.sink,
+      signal: ctx.signal,
+      emulator,
+    });
+  } catch (e) {
+    if (!(e instanceof KilnError)) throw e;
+    throw new SourceError(`debootstrap --second-stage failed: ${e.message}`, { details: e.details, cause: e });
+  }
+}
 
 /**
  * debootstrap's own failure lines point at <target>/debootstrap/debootstrap.log,

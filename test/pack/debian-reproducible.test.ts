@@ -128,7 +128,8 @@ describe('a Debian build is reproducible from its lock', () => {
         again = path.join(tmp, 'out2', REL);
       }
       expect(r.exitCode, r.all).toBe(0);
-      expect(r.all).toMatch(/apt pinned to \d+ locked versions/);
+      // apt read the pins for the whole build.
+      expect(r.all).toContain('-> apt-lock:pin');
       // The image's own package manager saw the pins: sudo came through `apt-get install sudo=VERSION`.
       const plan = JSON.parse(readFileSync(path.join(first, 'build.lock.json'), 'utf8')) as {
         packages: { name: string; version: string }[];
@@ -171,7 +172,7 @@ describe('a Debian build is reproducible from its lock', () => {
       expect(r.exitCode).toBe(1);
       expect(r.all).toMatch(
         new RegExp(
-          `kiln: the image's packages differ from ${file}: the mirror no longer carries the locked versions of base-files:amd64 0\\.0\\+kiln\\.gone \\(got [^)]+\\).*; nothing was published`,
+          `kiln: the image's packages differ from ${file}: the mirror no longer carries the locked versions of [^;]*base-files:amd64 0\\.0\\+kiln\\.gone \\(got [^)]+\\).*; nothing was published`,
         ),
       );
       expect(existsSync(path.join(tmp, 'gone', 'images'))).toBe(false);

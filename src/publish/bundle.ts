@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -256,22 +257,28 @@ export async function publishBundles(opts: PublishBundlesOptions): Promise<Bundl
       const scanned = await scanTree(tree, { exclude: pending, sink: nullSink });
       const newest = new Map([...scanned].map(([k, builds]) => [k, builds[0]!.record]));
       const done: VerifiedBundle[] = [];
+      const unchanged: VerifiedBundle[] = [];
       for (const v of verified) {
         const outcome = await publishOne(tree, v, newest, sink);
         outcomes.push(outcome);
         if (outcome.status === 'published') {
           newest.set(productKey(v.record.product), v.record);
           done.push(v);
-        }
+        } else if (outcome.status === 'unchanged') unchanged.push(v);
       }
-      if (done.length > 0) {
+      // A publisher killed after moving its builds into place but before
+      // writing the indexes leaves builds that are in the tree and not yet
+      // served: the next publish of the same bundles must index them.
+      const unindexed = await notIndexed(tree, unchanged);
+      if (unindexed.length > 0) log(sink, 'info', `indexing ${unindexed.length} builds a killed publisher left`);
+      if (done.length > 0 || unindexed.length > 0) {
         // Retention regenerates the indexes: once for the whole publish.
-        const keepOf = new Map(done.map((v) => [productKey(v.record.product), v.manifest.keep]));
+        const keepOf = new Map([...done, ...unindexed].map((v) => [productKey(v.record.product), v.manifest.keep]));
         await pruneTreeLocked(
           tree,
           {
-            keep: opts.keep ?? done[0]!.manifest.catalogKeep,
-            graceMs: opts.graceMs ?? done[0]!.manifest.graceMs,
+            keep: opts.keep ?? (done[0] ?? unindexed[0]!).manifest.catalogKeep,
+            graceMs: opts.graceMs ?? (done[0] ?? unindexed[0]!).manifest.graceMs,
             keepFor: (p) => (opts.keep !== undefined ? undefined : keepOf.get(productKey(p))),
           },
           sink,
@@ -285,6 +292,18 @@ export async function publishBundles(opts: PublishBundlesOptions): Promise<Bundl
   }
   const order = new Map(opts.bundles.map((b, i) => [b, i]));
   return outcomes.sort((a, b) => (order.get(a.bundle) ?? 0) - (order.get(b.bundle) ?? 0));
+}
+
+/** The bundles whose build directory the simplestreams index does not name. */
+async function notIndexed(tree: string, bundles: VerifiedBundle[]): Promise<VerifiedBundle[]> {
+  if (bundles.length === 0) return [];
+  const index = await readFile(join(tree, 'streams/v1/images.json'), 'utf8').catch(() => '');
+  return bundles.filter((v) => {
+    const p = v.record.product;
+    const rel = `images/${p.distribution}/${p.release}/${p.arch}/${p.variant}/${v.record.serial}`;
+    // Only this very build in the tree counts (not the same inputs under another serial).
+    return existsSync(join(tree, rel, 'build.json')) && !index.includes(`"${rel}/`);
+  });
 }
 
 function sameArtifacts(a: BuildRecord, b: BuildRecord): boolean {

@@ -98,17 +98,18 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
     combinations.map((c) => queue.add(() => runOne(c, opts, newest, logDir), { throwOnTimeout: true })),
   );
 
+  const reportOfRun = (): CatalogReport => ({
+    kiln: KILN_VERSION,
+    run: runId,
+    serial: opts.serial,
+    catalog: path.resolve(opts.catalog.file),
+    started: started.toISOString(),
+    durationMs: Date.now() - started.getTime(),
+    builds: reports,
+  });
   if (bundleWork) {
     await rm(bundleWork, { recursive: true, force: true });
-    return {
-      kiln: KILN_VERSION,
-      run: runId,
-      serial: opts.serial,
-      catalog: path.resolve(opts.catalog.file),
-      started: started.toISOString(),
-      durationMs: Date.now() - started.getTime(),
-      builds: reports,
-    };
+    return reportOfRun();
   }
   if (reports.some((r) => r.status === 'published')) {
     // Each product keeps what its catalog entry says; products the catalog does not name keep the catalog default.
@@ -123,15 +124,7 @@ export async function runCatalog(opts: CatalogRunOptions): Promise<CatalogReport
       sink: opts.sink,
     });
   }
-  const report: CatalogReport = {
-    kiln: KILN_VERSION,
-    run: runId,
-    serial: opts.serial,
-    catalog: path.resolve(opts.catalog.file),
-    started: started.toISOString(),
-    durationMs: Date.now() - started.getTime(),
-    builds: reports,
-  };
+  const report = reportOfRun();
   await writeReport(path.join(opts.out, 'reports'), reportDir, report);
   return report;
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { artifactDigests } from '../helpers/digests.js';
 import { kiln, ROOT } from '../helpers/kiln.js';
 import {
   SHARED_CATALOG_SERIAL,
@@ -14,18 +14,6 @@ import {
 } from '../helpers/shared-builds.js';
 
 const REL = `images/debian/bookworm/amd64/default/${SHARED_CATALOG_SERIAL}`;
-
-function digests(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  // build.json records this build's own timings; everything else must be identical.
-  for (const f of readdirSync(dir).sort()) {
-    if (f === 'build.json') continue;
-    out[f] = createHash('sha256')
-      .update(readFileSync(path.join(dir, f)))
-      .digest('hex');
-  }
-  return out;
-}
 
 /** Where two rootfs tarballs first differ, as a diffoscope-style list of entries. */
 async function firstDifferences(a: string, b: string): Promise<string> {
@@ -138,11 +126,11 @@ describe('a Debian build is reproducible from its lock', () => {
       expect(sudo).toBeDefined();
       expect(await dpkgQuery(again, tmp)).toBe(await dpkgQuery(first, tmp));
       expect(await dpkgQuery(again, tmp)).toContain(`sudo\t${sudo?.version}`);
-      if (JSON.stringify(digests(again)) !== JSON.stringify(digests(first))) {
+      if (JSON.stringify(artifactDigests(again)) !== JSON.stringify(artifactDigests(first))) {
         console.log(await firstDifferences(path.join(first, 'rootfs.tar.xz'), path.join(again, 'rootfs.tar.xz')));
       }
-      expect(digests(again)).toEqual(digests(first));
-      expect(Object.keys(digests(first))).toEqual(
+      expect(artifactDigests(again)).toEqual(artifactDigests(first));
+      expect(Object.keys(artifactDigests(first))).toEqual(
         expect.arrayContaining([
           'rootfs.tar.xz',
           'meta.tar.xz',

@@ -8,33 +8,15 @@
  */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elfMachines } from '../helpers/elf.js';
 import { kiln, ROOT } from '../helpers/kiln.js';
 
 const SERIAL = '20260101_00:00';
 const ENV = { SOURCE_DATE_EPOCH: '1767225600' };
-
-async function elfMachines(dir: string): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>();
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    const fh = await open(file, 'r');
-    try {
-      const head = Buffer.alloc(20);
-      const { bytesRead } = await fh.read(head, 0, 20, 0);
-      if (bytesRead < 20 || head.readUInt32BE(0) !== 0x7f454c46) continue;
-      const m = head.readUInt16LE(18);
-      out.set(m, [...(out.get(m) ?? []), file]);
-    } finally {
-      await fh.close();
-    }
-  }
-  return out;
-}
 
 describe('busybox for arm64 on an amd64 host', () => {
   let tmp: string;

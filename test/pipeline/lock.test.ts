@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { artifactDigests } from '../helpers/digests.js';
 import { kiln, ROOT } from '../helpers/kiln.js';
 
 const SERIAL = '20260101_0000';
 const SDE = { SOURCE_DATE_EPOCH: '1767225600' };
 const BUSYBOX = path.join(ROOT, 'definitions/busybox.yaml');
 const REL = `images/busybox/1.35/amd64/default/${SERIAL}`;
-
-function digests(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of readdirSync(dir).sort()) {
-    if (f === 'build.json') continue;
-    out[f] = createHash('sha256')
-      .update(readFileSync(path.join(dir, f)))
-      .digest('hex');
-  }
-  return out;
-}
 
 /**
  * Every build writes build.lock.json, and `kiln build --lock` takes it back:
@@ -77,7 +66,7 @@ describe('kiln build --lock', () => {
   it('a build from that lock gives the same artifacts, the lock included', async () => {
     const r = await build('again', '--lock', path.join(first, 'build.lock.json'));
     expect(r.exitCode, r.all).toBe(0);
-    expect(digests(path.join(tmp, 'again', REL))).toEqual(digests(first));
+    expect(artifactDigests(path.join(tmp, 'again', REL))).toEqual(artifactDigests(first));
   }, 120_000);
 
   it('an upstream file that changed since the lock stops the build, named, with nothing published', async () => {

@@ -26,8 +26,6 @@ export interface MatrixRow {
   wouldSkip: boolean | null;
   /** Why it would be built: what changed since the published build (empty when skipped or unknown). */
   changes: string[];
-  /** The cell's architecture as the indexes name it (`arm64`). */
-  architecture: string;
   /**
    * The host cannot run the cell's binaries: its steps run through
    * qemu-user (slower), so a CI engine with native workers can route it there.
@@ -63,14 +61,13 @@ export async function planMatrix(
     const architecture = c.id.split(':')[2] as string;
     const row: MatrixRow = {
       id: c.id,
-      arch: c.id.split(':')[2] as string,
+      arch: architecture,
       definition: fromBase(c.entry.definition),
       overrides: c.overrides,
       inputDigest: null,
       published: null,
       wouldSkip: null,
       changes: [],
-      architecture,
       emulated: needsEmulation(architecture),
       command: shellWords([
         'kiln',

@@ -93,8 +93,8 @@ describe('busybox for arm64 on an amd64 host', () => {
     );
     const r = await kiln(['plan', '--catalog', catalog, '--matrix', '--json', '--out', path.join(tmp, 'm')]);
     expect(r.exitCode, r.all).toBe(0);
-    const rows = JSON.parse(r.stdout) as Array<{ id: string; architecture: string; emulated: boolean }>;
-    expect(rows.map((x) => [x.architecture, x.emulated])).toEqual([
+    const rows = JSON.parse(r.stdout) as Array<{ id: string; arch: string; emulated: boolean }>;
+    expect(rows.map((x) => [x.arch, x.emulated])).toEqual([
       ['amd64', false],
       ['arm64', true],
     ]);

@@ -16,9 +16,7 @@ import { LxcClient } from '../helpers/lxc-client.js';
 import { serveTree } from '../helpers/serve.js';
 import { sharedBuild, type SharedBuild } from '../helpers/shared-builds.js';
 
-// About 20 minutes of emulated build on 2 cores: opt-in until the CI budget
-// has room for it (KILN_TEST_FOREIGN_DEBIAN=1 npx vitest run test/e2e/debian-arm64.test.ts).
-describe.skipIf(process.env.KILN_TEST_FOREIGN_DEBIAN !== '1')('debian bookworm arm64 on an amd64 host', () => {
+describe('debian bookworm arm64 on an amd64 host', () => {
   let build: SharedBuild;
   let tmp: string;
   let root: string;

@@ -21,6 +21,8 @@ import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/
 import { KILN_VERSION } from '../util/version.js';
 import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { bootTest } from './boot-test.js';
+import { needsEmulation } from '../runtime/emulation.js';
+import { hostRegistration, missingRegistrationHint } from '../runtime/host-binfmt.js';
 import { LogFileSink } from './log-sink.js';
 import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
 import { expandCatalog, rebuildReasons } from './matrix.js';
@@ -182,6 +184,12 @@ async function runOne(
       variant: def.image.variant,
     };
     report.keep = c.entry.keep;
+    const testable = opts.test && c.entry.formats.includes('lxc');
+    if (testable && needsEmulation(def.image.architecture_kernel)) {
+      // Refused before any download: the gate could only quarantine a good image.
+      if (!(await hostRegistration(def.image.architecture_kernel)))
+        return finish('failed', `cannot boot-test: ${missingRegistrationHint(def.image.architecture)}`);
+    }
     const previous = newest.get(productKey(report.product));
     const unchanged = async (digest: string, parts: InputParts): Promise<boolean> => {
       report.inputDigest = digest;
@@ -204,7 +212,7 @@ async function runOne(
     report.serial = built.record.serial;
     report.sizes = Object.fromEntries(built.record.artifacts.map((a) => [a.name, a.size]));
     let stagingDir = built.stagingDir;
-    if (opts.test && c.entry.formats.includes('lxc')) {
+    if (testable) {
       const testWork = path.join(workParent, 'boot-test');
       await mkdir(testWork);
       const result = await stage('test', sink, timings, () =>

@@ -128,6 +128,32 @@ export function emulatorFor(architecture: string, host = hostArchitecture(), hos
   };
 }
 
+/** qemu's name for `architecture` (`arm` for armv7l), as in qemu-arm-static; undefined if unknown. */
+export function qemuTarget(architecture: string): string | undefined {
+  return TARGETS[kernelArchitecture(architecture)]?.qemu;
+}
+
+/**
+ * The first bytes of an executable of `architecture` (an ELF header of its
+ * class, byte order and machine), which a binfmt_misc entry for it matches;
+ * undefined for an architecture kiln cannot emulate.
+ */
+export function sampleElfHeader(architecture: string): Buffer | undefined {
+  const t = TARGETS[kernelArchitecture(architecture)];
+  if (!t) return undefined;
+  const le = t.endian === 'le';
+  const head = Buffer.alloc(20);
+  head.set([0x7f, 0x45, 0x4c, 0x46, t.bits === 64 ? 2 : 1, le ? 1 : 2, 1]);
+  if (le) {
+    head.writeUInt16LE(2, 16);
+    head.writeUInt16LE(t.machine, 18);
+  } else {
+    head.writeUInt16BE(2, 16);
+    head.writeUInt16BE(t.machine, 18);
+  }
+  return head;
+}
+
 /** The qemu-user binary that runs one static executable of `emulator`'s architecture on the host. */
 export function hostRunner(emulator: Emulator): string {
   const target = TARGETS[emulator.architecture];

@@ -1,4 +1,4 @@
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -21,6 +21,7 @@ import { log, nullSink, teeSink, type EventSink, type KilnEvent } from '../util/
 import { KILN_VERSION } from '../util/version.js';
 import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { bootTest } from './boot-test.js';
+import { fileSafe, quarantineBuild } from './quarantine.js';
 import { needsEmulation } from '../runtime/emulation.js';
 import { hostRegistration, missingRegistrationHint } from '../runtime/host-binfmt.js';
 import { LogFileSink } from './log-sink.js';
@@ -57,10 +58,6 @@ export interface CatalogRunOptions extends CatalogOutputChoices {
 /** A machine's default parallelism: its cores, but no more builds than 4 GiB of memory each allows. */
 export function defaultJobs(): number {
   return Math.max(1, Math.min(os.availableParallelism(), Math.floor(os.totalmem() / 2 ** 32)));
-}
-
-function fileSafe(id: string): string {
-  return id.replace(/[^A-Za-z0-9_.-]+/g, '_');
 }
 
 /** Tags every event of one build with its id. */
@@ -227,12 +224,13 @@ async function runOne(
       );
       stagingDir = result.buildDir;
       if (!result.ok) {
-        const q = path.join(opts.quarantine, fileSafe(c.id), built.record.serial.replace(/:/g, ''));
-        await rm(q, { recursive: true, force: true });
-        await mkdir(path.dirname(q), { recursive: true });
-        await cp(stagingDir, q, { recursive: true });
-        await cp(logFile, path.join(q, 'build.log'));
-        report.quarantine = q;
+        report.quarantine = await quarantineBuild({
+          root: opts.quarantine,
+          cell: c.id,
+          serial: built.record.serial,
+          buildDir: stagingDir,
+          logs: { 'build.log': logFile },
+        });
         return finish('quarantined', result.reason);
       }
     }

@@ -143,7 +143,7 @@ function parseManifest(text: string, where: string): BundleManifest {
 }
 
 /** A bundle unpacked and checked, ready to be renamed into the tree. */
-interface VerifiedBundle {
+export interface VerifiedBundle {
   file: string;
   manifest: BundleManifest;
   record: BuildRecord;
@@ -159,7 +159,7 @@ interface VerifiedBundle {
  * its layout, manifest, record and every sum. Throws KilnError naming what
  * is wrong.
  */
-async function unpackAndVerify(file: string, dir: string, sink: EventSink): Promise<VerifiedBundle> {
+export async function unpackAndVerify(file: string, dir: string, sink: EventSink): Promise<VerifiedBundle> {
   try {
     await unpackArchive(file, dir, { limits: { devices: false } });
   } catch (e) {

@@ -14,5 +14,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   prune: async () => (await import('./prune.js')).default,
   diff: async () => (await import('./diff.js')).default,
   publish: async () => (await import('./publish.js')).default,
+  test: async () => (await import('./test.js')).default,
   mirror: async () => (await import('./mirror.js')).default,
 };

@@ -230,6 +230,18 @@ describe('kiln build --bundle and kiln publish', () => {
     expect(readFileSync(path.join(tree, 'streams/v1/images.json'), 'utf8')).toBe(before);
   });
 
+  it('two publishes at once into one tree serialize on its lock: both land, the indexes name both', async () => {
+    const tree = path.join(tmp, 'tree-concurrent');
+    const [a, b] = await Promise.all([publish(tree, [bundles.alpha!]), publish(tree, [bundles.beta!, bundles.gamma!])]);
+    expect([a.exitCode, b.exitCode], a.all + b.all).toEqual([0, 0]);
+    expect([...a.outcomes, ...b.outcomes].map((o) => o.status)).toEqual(['published', 'published', 'published']);
+    expect(assertConsistent(tree)).toEqual([
+      'images/alpha/1.35/amd64/default/20260101_00:00',
+      'images/beta/1.35/amd64/default/20260101_00:00',
+      'images/gamma/1.35/amd64/default/20260101_00:00',
+    ]);
+  });
+
   it('refuses a stale bundle: its inputs are older than what is published', async () => {
     const tree = path.join(tmp, 'tree');
     const newer = await publish(tree, [bundles.alphaNew!]);

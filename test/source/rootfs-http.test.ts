@@ -338,9 +338,14 @@ describe('downloads', () => {
     const gets = server.requestsFor('/cut/rootfs.tar', 'GET');
     expect(gets).toHaveLength(2);
     expect(gets[0]!.bytes).toBe(Math.floor(body.length / 2));
-    expect(gets[1]!.headers.range).toBe(`bytes=${Math.floor(body.length / 2)}-`);
+    // The retry asks for what is missing from the file on disk: what the server
+    // wrote before the cut, less what the reset dropped in flight (none when idle,
+    // tens of kilobytes on a loaded machine).
+    const resumed = Number(/^bytes=(\d+)-$/.exec(String(gets[1]!.headers.range))?.[1]);
+    expect(resumed).toBeGreaterThan(0);
+    expect(resumed).toBeLessThanOrEqual(Math.floor(body.length / 2));
     expect(gets[1]!.status).toBe(206);
-    expect(gets[1]!.bytes).toBe(body.length - Math.floor(body.length / 2));
+    expect(gets[1]!.bytes).toBe(body.length - resumed);
     expect(describeTree(ctx.rootfs)).toEqual(downloadedTree);
   });
 

@@ -1,7 +1,9 @@
 /**
  * A nightly catalog through a real Buildbot: contrib/buildbot/master.cfg on a
  * master started with `buildbot create-master` / `buildbot start`, two
- * workers each in its own work directory, runs started with `buildbot
+ * workers each in its own work directory and its own network namespace (a
+ * host of its own on the network, reaching the master over a veth pair as
+ * a remote worker would), runs started with `buildbot
  * sendchange`. The run plans against the tree `kiln serve` serves, builds
  * one bundle per cell on the workers, publishes them once on the master; the
  * tree installs with the real `lxc-create -t download` and lists in the real
@@ -29,8 +31,32 @@ interface BuildRow {
   complete: boolean;
 }
 
+/** A network namespace with a veth pair to the host: the worker's own network. */
+interface WorkerNet {
+  netns: string;
+  hostIf: string;
+  hostAddr: string;
+}
+
+async function makeWorkerNet(i: number): Promise<WorkerNet> {
+  const tag = `${process.pid % 100000}${i}`;
+  const net = { netns: `kiln-bb-${tag}`, hostIf: `kbb${tag}h`, hostAddr: `10.213.${i}.1` };
+  const ip = (...args: string[]) => execa('ip', args);
+  const inNs = (...args: string[]) => execa('ip', ['netns', 'exec', net.netns, 'ip', ...args]);
+  await ip('netns', 'add', net.netns);
+  await ip('link', 'add', net.hostIf, 'type', 'veth', 'peer', 'name', `kbb${tag}w`);
+  await ip('link', 'set', `kbb${tag}w`, 'netns', net.netns);
+  await ip('addr', 'add', `${net.hostAddr}/30`, 'dev', net.hostIf);
+  await ip('link', 'set', net.hostIf, 'up');
+  await inNs('addr', 'add', `10.213.${i}.2/30`, 'dev', `kbb${tag}w`);
+  await inNs('link', 'set', `kbb${tag}w`, 'up');
+  await inNs('link', 'set', 'lo', 'up');
+  return net;
+}
+
 describe('the busybox catalog through Buildbot with two workers', () => {
   let tmp: string;
+  const nets: WorkerNet[] = [];
   let master: string;
   let workers: string[];
   let served: ServedTree;
@@ -123,8 +149,14 @@ describe('the busybox catalog through Buildbot with two workers', () => {
     expect(started.exitCode, started.all).toBe(0);
     for (const [i, dir] of workers.entries()) {
       const name = `w${i + 1}`;
-      await execa('buildbot-worker', ['create-worker', '-r', dir, `127.0.0.1:${pbPort}`, name, `pw-${name}`]);
-      const w = await execa('buildbot-worker', ['start', dir], { reject: false, all: true });
+      const net = await makeWorkerNet(i + 1);
+      nets.push(net);
+      await execa('buildbot-worker', ['create-worker', '-r', dir, `${net.hostAddr}:${pbPort}`, name, `pw-${name}`]);
+      // nsenter, not `ip netns exec`: that one also mounts a new /sys, which hides the cgroup hierarchies.
+      const w = await execa('nsenter', [`--net=/run/netns/${net.netns}`, 'buildbot-worker', 'start', dir], {
+        reject: false,
+        all: true,
+      });
       expect(w.exitCode, w.all).toBe(0);
     }
     await waitUntil('both workers to connect', 60_000, async () => (await connectedWorkers()) >= 2);
@@ -144,6 +176,8 @@ describe('the busybox catalog through Buildbot with two workers', () => {
       }
     }
     await served?.stop();
+    // Deleting a namespace deletes its end of the veth pair, and so the pair.
+    for (const net of nets) await execa('ip', ['netns', 'del', net.netns], { reject: false });
     await rm(tmp, { recursive: true, force: true });
   });
 
@@ -155,8 +189,13 @@ describe('the busybox catalog through Buildbot with two workers', () => {
     // Both workers took cells; the nightly build itself ran inside the master.
     expect(new Set(cells.map((b) => b.worker))).toEqual(new Set(['w1', 'w2']));
     expect(run.find((b) => b.builder === 'nightly')?.worker).toBe('kiln-planner');
-    // Each worker built in its own work directory.
+    // Each worker built in its own work directory, from its own network namespace.
     for (const w of workers) expect(existsSync(path.join(w, 'cell-amd64'))).toBe(true);
+    for (const [i, net] of nets.entries()) {
+      const pid = readFileSync(path.join(workers[i]!, 'twistd.pid'), 'utf8').trim();
+      const ns = (await execa('ip', ['netns', 'identify', pid])).stdout.trim();
+      expect(ns).toBe(net.netns);
+    }
 
     const tree = path.join(tmp, 'tree');
     const index = (await readFile(path.join(tree, 'meta/1.0/index-system'), 'utf8')).trim().split('\n');

@@ -22,8 +22,7 @@ import { KILN_VERSION } from '../util/version.js';
 import { makeOwnedWorkDir, sweepStaleWorkDirs } from '../util/work-dir.js';
 import { bootTest } from './boot-test.js';
 import { fileSafe, quarantineBuild } from './quarantine.js';
-import { needsEmulation } from '../runtime/emulation.js';
-import { hostRegistration, missingRegistrationHint } from '../runtime/host-binfmt.js';
+import { bootTestRefusal } from '../runtime/host-binfmt.js';
 import { LogFileSink } from './log-sink.js';
 import { cellBuildOptions, type CatalogOutputChoices } from './cell-options.js';
 import { expandCatalog, rebuildReasons } from './matrix.js';
@@ -182,11 +181,8 @@ async function runOne(
     };
     report.keep = c.entry.keep;
     const testable = opts.test && c.entry.formats.includes('lxc');
-    if (testable && needsEmulation(def.image.architecture_kernel)) {
-      // Refused before any download: the gate could only quarantine a good image.
-      if (!(await hostRegistration(def.image.architecture_kernel)))
-        return finish('failed', `cannot boot-test: ${missingRegistrationHint(def.image.architecture)}`);
-    }
+    const refusal = testable ? await bootTestRefusal(def.image.architecture_kernel) : undefined;
+    if (refusal) return finish('failed', refusal);
     const previous = newest.get(productKey(report.product));
     const unchanged = async (digest: string, parts: InputParts): Promise<boolean> => {
       report.inputDigest = digest;

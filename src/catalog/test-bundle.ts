@@ -1,9 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { unpackAndVerify } from '../publish/bundle.js';
-import { needsEmulation, kernelArchitecture } from '../runtime/emulation.js';
-import { hostRegistration, missingRegistrationHint } from '../runtime/host-binfmt.js';
+import { bootTestRefusal } from '../runtime/host-binfmt.js';
 import { isKilnError } from '../util/errors.js';
 import { log, type EventSink } from '../util/events.js';
 import { makeOwnedWorkDir } from '../util/work-dir.js';
@@ -37,8 +35,8 @@ export async function testBundle(opts: TestBundleOptions): Promise<TestBundleRes
   const bundle = opts.bundle;
   await mkdir(opts.workParent, { recursive: true });
   const work = await makeOwnedWorkDir(opts.workParent, 'kiln-test-');
-  const logFile = path.join(work, 'boot-test.log');
-  const logStream = createWriteStream(logFile);
+  // The gate's log is kept only with a quarantined build: written then, in one go.
+  const lines: string[] = [];
   try {
     const content = path.join(work, 'content');
     await mkdir(content);
@@ -49,9 +47,8 @@ export async function testBundle(opts: TestBundleOptions): Promise<TestBundleRes
       return { bundle, status: 'refused', reason: isKilnError(e) ? e.message : String(e) };
     }
     const { manifest, record } = verified;
-    const arch = kernelArchitecture(record.product.arch);
-    if (needsEmulation(arch) && !(await hostRegistration(arch)))
-      return { bundle, status: 'refused', reason: `cannot boot-test: ${missingRegistrationHint(record.product.arch)}` };
+    const refusal = await bootTestRefusal(record.product.arch);
+    if (refusal) return { bundle, status: 'refused', reason: refusal };
     if (!record.artifacts.some((a) => a.name === 'rootfs.tar.xz'))
       return { bundle, status: 'refused', reason: 'no rootfs.tar.xz: only LXC images are boot-tested' };
     log(opts.sink, 'info', `${bundle}: verified, boot-testing ${manifest.cell} ${record.serial}`);
@@ -63,10 +60,11 @@ export async function testBundle(opts: TestBundleOptions): Promise<TestBundleRes
       workDir: boot,
       timeoutSeconds: opts.timeoutSeconds,
       sink: opts.sink,
-      log: (l) => logStream.write(`${l}\n`),
+      log: (l) => lines.push(l),
     });
     if (result.ok) return { bundle, status: 'passed', cell: manifest.cell, serial: record.serial };
-    await new Promise((r) => logStream.end(r));
+    const logFile = path.join(work, 'boot-test.log');
+    await writeFile(logFile, `${lines.join('\n')}\n`);
     const logs: Record<string, string> = { 'boot-test.log': logFile };
     const bundleLogs = path.join(content, 'logs');
     for (const name of await readdir(bundleLogs).catch(() => [])) logs[name] = path.join(bundleLogs, name);
@@ -86,7 +84,6 @@ export async function testBundle(opts: TestBundleOptions): Promise<TestBundleRes
       quarantine: q,
     };
   } finally {
-    logStream.end();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -74,13 +74,17 @@ function hex(bytes: number[]): string {
  * the machine.
  */
 function magicAndMask(t: ElfTarget): { magic: string; mask: string } {
+  const mask = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, ...new Array<number>(8).fill(0xff)];
+  mask.push(...(t.endian === 'le' ? [0xfe, 0xff] : [0xff, 0xfe]), 0xff, 0xff);
+  return { magic: hex(elfHeaderBytes(t)), mask: hex(mask) };
+}
+
+/** An ELF header's first 20 bytes for `t`: ident, then e_type EXEC and e_machine. */
+function elfHeaderBytes(t: ElfTarget): number[] {
   const le = t.endian === 'le';
   const u16 = (v: number): number[] => (le ? [v & 0xff, v >> 8] : [v >> 8, v & 0xff]);
-  const magic = [0x7f, 0x45, 0x4c, 0x46, t.bits === 64 ? 2 : 1, le ? 1 : 2, 1, ...new Array<number>(9).fill(0)];
-  const mask = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, ...new Array<number>(8).fill(0xff)];
-  magic.push(...u16(2), ...u16(t.machine));
-  mask.push(...(le ? [0xfe, 0xff] : [0xff, 0xfe]), 0xff, 0xff);
-  return { magic: hex(magic), mask: hex(mask) };
+  const ident = [0x7f, 0x45, 0x4c, 0x46, t.bits === 64 ? 2 : 1, le ? 1 : 2, 1, ...new Array<number>(9).fill(0)];
+  return [...ident, ...u16(2), ...u16(t.machine)];
 }
 
 /**
@@ -140,18 +144,7 @@ export function qemuTarget(architecture: string): string | undefined {
  */
 export function sampleElfHeader(architecture: string): Buffer | undefined {
   const t = TARGETS[kernelArchitecture(architecture)];
-  if (!t) return undefined;
-  const le = t.endian === 'le';
-  const head = Buffer.alloc(20);
-  head.set([0x7f, 0x45, 0x4c, 0x46, t.bits === 64 ? 2 : 1, le ? 1 : 2, 1]);
-  if (le) {
-    head.writeUInt16LE(2, 16);
-    head.writeUInt16LE(t.machine, 18);
-  } else {
-    head.writeUInt16BE(2, 16);
-    head.writeUInt16BE(t.machine, 18);
-  }
-  return head;
+  return t ? Buffer.from(elfHeaderBytes(t)) : undefined;
 }
 
 /** The qemu-user binary that runs one static executable of `emulator`'s architecture on the host. */

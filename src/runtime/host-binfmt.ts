@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { kernelArchitecture, qemuTarget, sampleElfHeader } from './emulation.js';
+import { kernelArchitecture, needsEmulation, qemuTarget, sampleElfHeader } from './emulation.js';
 
 /**
  * kiln's own steps need no host binfmt_misc registration (kiln-run makes
@@ -81,8 +81,19 @@ export async function hostRegistration(architecture: string, dir = BINFMT): Prom
   return undefined;
 }
 
+/**
+ * Why the LXC boot test of an `architecture` image cannot run on this host,
+ * or undefined when it can: a foreign architecture needs a host
+ * registration. Asked before any download, so the gate never quarantines a
+ * good image for what the host lacks.
+ */
+export async function bootTestRefusal(architecture: string): Promise<string | undefined> {
+  if (!needsEmulation(architecture) || (await hostRegistration(architecture))) return undefined;
+  return `cannot boot-test: ${missingRegistrationHint(architecture)}`;
+}
+
 /** What to tell a user whose host cannot start containers of `architecture`. */
-export function missingRegistrationHint(architecture: string): string {
+function missingRegistrationHint(architecture: string): string {
   const kernel = kernelArchitecture(architecture);
   const qemu = qemuTarget(architecture) ?? kernel;
   return (

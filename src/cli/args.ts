@@ -11,6 +11,13 @@ export function usageError(reason: string, usage: string): UsageError {
   return new UsageError(`${reason}\nUsage: ${usage}`);
 }
 
+/** A flag's value as a whole number of at least 1, or a usage error naming the flag. */
+export function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: '${v}' is not a positive whole number`);
+  return n;
+}
+
 /** node:util parseArgs with usage errors instead of exceptions with stacks. */
 export function parseCommandArgs<T extends Options>(argv: string[], options: T, usage: string) {
   try {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CommandContext } from './command.js';
 import type { BuildValues } from './build-options.js';
 import { UsageError } from '../util/errors.js';
+import { positiveInt } from './args.js';
 import { defaultCacheDir } from '../pipeline/index.js';
 import { loadCatalog } from '../catalog/load.js';
 import { CatalogView } from '../catalog/live-view.js';
@@ -16,12 +17,6 @@ interface Parsers {
   compression(v: string): TarCompression;
   squashfs(v: string): SquashfsCompression;
   sourceDateEpoch(): number | undefined;
-}
-
-function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: '${v}' is not a positive whole number`);
-  return n;
 }
 
 /** `kiln build --catalog FILE`: every combination of the catalog, with a live view and a report. */

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command, CommandContext } from '../command.js';
-import { UsageError } from '../../util/errors.js';
-import { parseCommandArgs, usageError } from '../args.js';
+import { parseCommandArgs, positiveInt, usageError } from '../args.js';
 import { testBundle, type TestBundleResult } from '../../catalog/test-bundle.js';
 
 const USAGE = 'kiln test BUNDLE... [--timeout SECONDS] [--quarantine DIR] [--json]';
@@ -21,9 +20,7 @@ server, started, and must answer lxc-attach in time. One that does not boot is k
       USAGE,
     );
     if (positionals.length === 0) throw usageError('give at least one bundle', USAGE);
-    const timeoutSeconds = Number(values.timeout);
-    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1)
-      throw new UsageError(`--timeout: '${values.timeout}' is not a positive whole number of seconds`);
+    const timeoutSeconds = positiveInt(values.timeout, '--timeout');
     const results: TestBundleResult[] = [];
     for (const bundle of positionals) {
       results.push(

@@ -163,6 +163,9 @@ export async function unpackAndVerify(file: string, dir: string, sink: EventSink
   try {
     await unpackArchive(file, dir, { limits: { devices: false } });
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES')
+      throw new KilnError(`cannot read the bundle (${code === 'ENOENT' ? 'no such file' : code})`, { cause: e });
     throw new KilnError(`not a safe bundle: ${isKilnError(e) ? e.message : String(e)}`, { cause: e });
   }
   const top = (await readdir(dir, { withFileTypes: true })).map((e) => e);

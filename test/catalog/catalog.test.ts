@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { kiln, ROOT } from '../helpers/kiln.js';
+import { latestReport } from '../helpers/catalog-report.js';
 import { cgroupTree, kilnTempDirs, mountPoints } from '../helpers/host-state.js';
 import { catalogJsonSchemaText } from '../../src/catalog/json-schema.js';
 import { expandCatalog, matchesOnly } from '../../src/catalog/matrix.js';
@@ -43,13 +44,6 @@ function serialOf(out: string, dist: string): string | undefined {
   return indexLines(out)
     .find((l) => l.startsWith(`${dist};`))
     ?.split(';')[4];
-}
-
-async function report(
-  out: string,
-): Promise<{ builds: Array<{ id: string; status: string; reason?: string; changes?: string[]; log: string }> }> {
-  const latest = JSON.parse(await readFile(path.join(out, 'reports/latest.json'), 'utf8')) as { run: string };
-  return JSON.parse(await readFile(path.join(out, 'reports', latest.run, 'report.json'), 'utf8'));
 }
 
 describe('catalog files', () => {
@@ -147,7 +141,7 @@ describe('kiln build --catalog', () => {
       'beta;1.35;amd64;default;20260101_00:00',
       'gamma;1.35;amd64;default;20260101_00:00',
     ]);
-    const rep = await report(out);
+    const rep = await latestReport(out);
     expect(rep.builds.map((b) => b.status)).toEqual(['published', 'published', 'published']);
     const logText = await readFile(path.join(out, 'reports/20260101_0000', rep.builds[0]!.log), 'utf8');
     expect(logText).toContain('lxc-attach');
@@ -173,7 +167,7 @@ describe('kiln build --catalog', () => {
   it('skips every build when nothing changed: no new serials', async () => {
     const r = await run('20260101_00:01', ['--test']);
     expect(r.exitCode, r.all).toBe(0);
-    expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect((await latestReport(out)).builds.map((b) => b.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     expect(existsSync(path.join(out, 'images/alpha/1.35/amd64/default/20260101_00:01'))).toBe(false);
     expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
   });
@@ -211,12 +205,12 @@ describe('kiln build --catalog', () => {
     );
     const r = await run('20260101_00:02');
     expect(r.exitCode, r.all).toBe(0);
-    expect((await report(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual([
+    expect((await latestReport(out)).builds.map((b) => `${b.id.split(':')[0]} ${b.status}`)).toEqual([
       'alpha unchanged',
       'beta published',
       'gamma unchanged',
     ]);
-    expect((await report(out)).builds.find((b) => b.id.startsWith('beta'))?.changes).toEqual([
+    expect((await latestReport(out)).builds.find((b) => b.id.startsWith('beta'))?.changes).toEqual([
       'the definition, its options or the plan changed',
     ]);
     expect(serialOf(out, 'beta')).toBe('20260101_00:02');
@@ -230,7 +224,7 @@ describe('kiln build --catalog', () => {
     );
     const r = await run('20260101_00:03', ['--test', '--test-timeout', '20']);
     expect(r.exitCode).toBe(1);
-    const gamma = (await report(out)).builds.find((b) => b.id.startsWith('gamma'));
+    const gamma = (await latestReport(out)).builds.find((b) => b.id.startsWith('gamma'));
     expect(gamma?.status).toBe('quarantined');
     expect(serialOf(out, 'gamma')).toBe('20260101_00:00');
     expect(existsSync(path.join(out, 'images/gamma/1.35/amd64/default/20260101_00:03'))).toBe(false);
@@ -258,14 +252,14 @@ describe('kiln build --catalog', () => {
     const cgroupsBefore = cgroupTree();
     const r = await run('20260101_00:04');
     expect(r.exitCode).toBe(1);
-    const statuses = Object.fromEntries((await report(out)).builds.map((b) => [b.id.split(':')[0], b.status]));
+    const statuses = Object.fromEntries((await latestReport(out)).builds.map((b) => [b.id.split(':')[0], b.status]));
     expect(statuses).toEqual({ alpha: 'failed', beta: 'published', gamma: 'unchanged' });
     expect(serialOf(out, 'beta')).toBe('20260101_00:04');
     expect(serialOf(out, 'alpha')).toBe('20260101_00:00');
     expect(mountPoints()).toEqual(mountsBefore);
     expect(cgroupTree()).toEqual(cgroupsBefore);
     expect(kilnTempDirs(path.join(tmp, 'work'))).toEqual([]);
-    const alphaLog = (await report(out)).builds.find((b) => b.id.startsWith('alpha'));
+    const alphaLog = (await latestReport(out)).builds.find((b) => b.id.startsWith('alpha'));
     expect(alphaLog?.reason).toContain('post-packages');
     expect(await readFile(path.join(out, 'reports/20260101_0004', alphaLog!.log), 'utf8')).toContain(
       'package manager running',
@@ -382,12 +376,12 @@ describe('a catalog entry names its releases and requirements for Incus/LXD clie
   it('a changed requirement republishes the product (it is part of the input digest)', async () => {
     await catalogWith('    secureboot: "false"\n');
     expect((await run('20260101_00:01')).exitCode).toBe(0);
-    expect((await report(out)).builds.map((b) => [b.status, b.changes])).toEqual([
+    expect((await latestReport(out)).builds.map((b) => [b.status, b.changes])).toEqual([
       ['published', ['the output options or the published names changed']],
     ]);
     expect((await product()).requirements).toEqual({ secureboot: 'false' });
     expect((await run('20260101_00:02')).exitCode).toBe(0);
-    expect((await report(out)).builds.map((b) => b.status)).toEqual(['unchanged']);
+    expect((await latestReport(out)).builds.map((b) => b.status)).toEqual(['unchanged']);
   });
 
   it('kiln build of one definition takes the same as flags: --release-alias, --requirement', async () => {

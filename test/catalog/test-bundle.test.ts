@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kiln, ROOT } from '../helpers/kiln.js';
+import { kiln, ROOT, resultEvent } from '../helpers/kiln.js';
 import { kilnTempDirs, mountPoints } from '../helpers/host-state.js';
 
 const BUSYBOX = readFileSync(path.join(ROOT, 'definitions/busybox.yaml'), 'utf8');
@@ -36,12 +36,7 @@ describe('kiln test BUNDLE', () => {
         env: { TMPDIR: temp },
       },
     );
-    const result = r.all
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { type: string; bundles?: Result[] })
-      .find((e) => e.type === 'result');
-    return { exitCode: r.exitCode, all: r.all, results: result?.bundles ?? [] };
+    return { exitCode: r.exitCode, all: r.all, results: resultEvent<{ bundles: Result[] }>(r.all)?.bundles ?? [] };
   };
 
   beforeAll(async () => {

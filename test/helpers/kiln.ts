@@ -32,3 +32,12 @@ export function kilnBackground(args: string[], opts: { env?: Record<string, stri
     ...(opts.env ? { env: opts.env } : {}),
   });
 }
+
+/** The `result` event of a `--json` run: events are one JSON object per line of its output. */
+export function resultEvent<T>(all: string): T | undefined {
+  return all
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string } & T)
+    .find((e) => e.type === 'result');
+}

@@ -4,7 +4,8 @@
  * inside kiln's container. Every ELF file of the root is aarch64, `kiln
  * run` in it says `aarch64`, two builds are byte-identical, the LXC index
  * lists it, `plan --matrix` marks the cell emulated, and the host's
- * binfmt_misc is left as it was.
+ * binfmt_misc is left as it was. armhf, a second foreign architecture,
+ * builds from busybox-static:armhf the same way.
  */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
@@ -18,29 +19,32 @@ import { kiln, ROOT } from '../helpers/kiln.js';
 const SERIAL = '20260101_00:00';
 const ENV = { SOURCE_DATE_EPOCH: '1767225600' };
 
+/** Builds the busybox definition for `arch` into `out`; returns how long it took in ms. */
+async function buildBusybox(arch: string, out: string, cache: string): Promise<number> {
+  const started = Date.now();
+  const r = await kiln(
+    [
+      'build',
+      path.join(ROOT, 'definitions/busybox.yaml'),
+      '-o',
+      `image.architecture=${arch}`,
+      '--serial',
+      SERIAL,
+      '--out',
+      out,
+      '--cache-dir',
+      cache,
+    ],
+    { env: ENV, timeout: 300_000 },
+  );
+  expect(r.exitCode, r.all).toBe(0);
+  return Date.now() - started;
+}
+
 describe('busybox for arm64 on an amd64 host', () => {
   let tmp: string;
   const outs: string[] = [];
-  const build = async (out: string): Promise<number> => {
-    const started = Date.now();
-    const r = await kiln(
-      [
-        'build',
-        path.join(ROOT, 'definitions/busybox.yaml'),
-        '-o',
-        'image.architecture=arm64',
-        '--serial',
-        SERIAL,
-        '--out',
-        out,
-        '--cache-dir',
-        path.join(tmp, 'cache'),
-      ],
-      { env: ENV, timeout: 300_000 },
-    );
-    expect(r.exitCode, r.all).toBe(0);
-    return Date.now() - started;
-  };
+  const build = (out: string): Promise<number> => buildBusybox('arm64', out, path.join(tmp, 'cache'));
   const buildDir = (out: string): string => path.join(out, 'images/busybox/1.35/arm64/default', SERIAL);
 
   beforeAll(async () => {
@@ -98,5 +102,35 @@ describe('busybox for arm64 on an amd64 host', () => {
       ['amd64', false],
       ['arm64', true],
     ]);
+  });
+});
+
+describe('busybox for armhf on an amd64 host', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-armhf-busybox-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('builds, has only 32-bit ARM ELF files, runs armv7l code and is indexed as armhf', async () => {
+    const out = path.join(tmp, 'out');
+    await buildBusybox('armhf', out, path.join(tmp, 'cache'));
+    const root = path.join(tmp, 'root');
+    await mkdir(root);
+    const build = path.join(out, 'images/busybox/1.35/armhf/default', SERIAL);
+    await execa('tar', ['-xJpf', path.join(build, 'rootfs.tar.xz'), '-C', root]);
+    expect([...(await elfMachines(root)).keys()]).toEqual([40]);
+    const uname = await kiln(['run', root, '--', 'uname', '-m']);
+    expect(uname.exitCode, uname.all).toBe(0);
+    expect(uname.stdout.trim()).toBe('armv7l');
+    expect(await readFile(path.join(out, 'meta/1.0/index-system'), 'utf8')).toContain(
+      `busybox;1.35;armhf;default;${SERIAL};`,
+    );
+    const streams = JSON.parse(await readFile(path.join(out, 'streams/v1/images.json'), 'utf8')) as {
+      products: Record<string, { arch: string }>;
+    };
+    expect(Object.values(streams.products).map((p) => p.arch)).toEqual(['armhf']);
   });
 });

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kiln, KILN_BIN, ROOT } from '../helpers/kiln.js';
+import { kiln, KILN_BIN, ROOT, resultEvent } from '../helpers/kiln.js';
 import { serveTree } from '../helpers/serve.js';
 import { rawTar } from '../source/archives.js';
 
@@ -66,11 +66,7 @@ describe('kiln build --bundle and kiln publish', () => {
   const publish = async (tree: string, files: string[]) => {
     const r = await kiln(['publish', tree, ...files, '--json']);
     // --json events go to stderr, one per line.
-    const result = r.all
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { type: string; bundles?: Outcome[] })
-      .find((e) => e.type === 'result');
+    const result = resultEvent<{ bundles: Outcome[] }>(r.all);
     return { exitCode: r.exitCode, all: r.all, outcomes: result?.bundles ?? [] };
   };
   const bundle = async (catalog: string, cell: string, serial: string, name: string): Promise<string> => {
